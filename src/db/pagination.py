@@ -1,0 +1,176 @@
+"""Keyset pagination, one query for one parent or for a whole batch of parents.
+
+Rows are ordered by a list of columns ending in a unique one (usually the id), all ascending
+or all descending. A cursor is the opaque encoding of a row's values for those columns;
+`after`/`before` become a row-value comparison, so deep pages cost what the first one does.
+The batched form ranks rows per parent with window functions (one statement for 50 children's
+task lists) and counts each parent's total in the same statement.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+class PaginationError(ValueError):
+    """Arguments a client sent that no page answers (negative sizes, a forged cursor…)."""
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+    max_size: int = MAX_PAGE_SIZE
+
+    @property
+    def backwards(self) -> bool:
+        return self.last is not None and self.first is None
+
+    @property
+    def size(self) -> int:
+        for value in (self.first, self.last):
+            if value is not None and value < 0:
+                raise PaginationError("first and last must not be negative")
+        if self.first is not None and self.last is not None:
+            raise PaginationError("pass first or last, not both")
+        wanted = self.last if self.backwards else self.first
+        return min(self.max_size, DEFAULT_PAGE_SIZE if wanted is None else wanted)
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T] = field(default_factory=list)
+    cursors: list[str] = field(default_factory=list)
+    has_next: bool = False
+    has_previous: bool = False
+    total: int = 0
+
+
+_TAGS: dict[type, str] = {datetime: "dt", date: "d", uuid.UUID: "u", Decimal: "n", int: "i", str: "s"}
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    parts = []
+    for value in values:
+        tag = _TAGS.get(type(value))
+        if tag is None:
+            raise TypeError(f"cannot put {type(value).__name__} in a cursor")
+        parts.append([tag, value.isoformat() if isinstance(value, date) else str(value)])
+    return base64.urlsafe_b64encode(json.dumps(parts, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int | None = None) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        parts = json.loads(raw)
+        if not isinstance(parts, list) or (width is not None and len(parts) != width):
+            raise ValueError
+        decoders = {
+            "dt": datetime.fromisoformat, "d": date.fromisoformat, "u": uuid.UUID,
+            "n": Decimal, "i": int, "s": str,
+        }
+        return [decoders[tag](text) for tag, text in parts]
+    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise PaginationError("invalid cursor") from None
+
+
+def _seek(columns: Sequence[ColumnElement[Any]], values: list[Any], greater: bool) -> ColumnElement[bool]:
+    bound = [bindparam(None, v, type_=c.type) for c, v in zip(columns, values, strict=True)]
+    if len(columns) == 1:
+        return columns[0] > bound[0] if greater else columns[0] < bound[0]
+    # Expanded form of (a, b) > (x, y): works on every backend and uses the index.
+    clauses = []
+    for i, column in enumerate(columns):
+        head = [columns[j] == bound[j] for j in range(i)]
+        clauses.append(and_(*head, column > bound[i] if greater else column < bound[i]))
+    return or_(*clauses)
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: Select[Any],
+    order_by: Sequence[ColumnElement[Any]],
+    request: PageRequest,
+    *,
+    descending: bool = True,
+) -> Page[Any]:
+    """One page of `statement`'s single entity."""
+    pages = await paginate_many(session, statement, order_by, request, descending=descending)
+    if None in pages:
+        return pages[None]
+    # The cursor left no rows, so the ranked query carried no total: count on its own.
+    total = 0
+    if (request.after or request.before) is not None:
+        total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
+    return Page(total=total, has_previous=request.after is not None, has_next=request.before is not None)
+
+
+async def paginate_many(
+    session: AsyncSession,
+    statement: Select[Any],
+    order_by: Sequence[ColumnElement[Any]],
+    request: PageRequest,
+    *,
+    partition_by: ColumnElement[Any] | None = None,
+    descending: bool = True,
+) -> dict[Hashable, Page[Any]]:
+    """A page per value of `partition_by` (or one page under the key None), in one statement."""
+    size = request.size
+    cursor = request.before if request.backwards else request.after
+    # Walking backwards is walking forwards over the reversed order.
+    forward_desc = descending != request.backwards
+    partition = [partition_by] if partition_by is not None else []
+
+    # Count every row per parent before the cursor cuts any away, then rank what is left.
+    total = func.count().over(partition_by=partition or None).label("_total")
+    inner = statement.add_columns(total).subquery("page_all")
+    entity = statement.column_descriptions[0]["entity"]
+    outer_columns = [inner.c[c.key] for c in order_by]
+    ordering = [c.desc() if forward_desc else c.asc() for c in outer_columns]
+    outer_partition = [inner.c[partition_by.key]] if partition_by is not None else None
+    rank = func.row_number().over(partition_by=outer_partition, order_by=ordering).label("_rank")
+    ranked = select(aliased(entity, inner), inner.c._total, rank)
+    if cursor is not None:
+        ranked = ranked.where(_seek(outer_columns, decode_cursor(cursor, len(order_by)), not forward_desc))
+    ranked_sub = ranked.subquery("page_ranked")
+    query = (
+        select(aliased(entity, ranked_sub), ranked_sub.c._total)
+        .where(ranked_sub.c._rank <= size + 1)
+        .order_by(*([ranked_sub.c[partition_by.key]] if partition_by is not None else []), ranked_sub.c._rank)
+    )
+
+    pages: dict[Hashable, Page[Any]] = {}
+    for item, total_count in (await session.execute(query)).all():
+        key = getattr(item, partition_by.key) if partition_by is not None else None
+        page = pages.setdefault(key, Page(total=total_count))
+        page.items.append(item)
+
+    for page in pages.values():
+        overflow = len(page.items) > size
+        page.items = page.items[:size]
+        if request.backwards:
+            page.items.reverse()
+            page.has_previous, page.has_next = overflow, request.before is not None
+        else:
+            page.has_next, page.has_previous = overflow, request.after is not None
+        page.cursors = [encode_cursor([getattr(item, c.key) for c in order_by]) for item in page.items]
+    return pages

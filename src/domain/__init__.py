@@ -1,0 +1,1 @@
+"""Business rules: plain async functions taking (session, actor, data). No GraphQL, no HTTP."""

@@ -1,0 +1,65 @@
+"""The ASGI application, wired explicitly: routes, middleware, and the runtime's lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route, WebSocketRoute
+
+from graph import health
+from graph.middleware import RequestIdMiddleware
+from graph.schema import build_schema
+from graph.server import TallyGraphQL
+from tally.logs import configure_logging
+from tally.runtime import Runtime
+from tally.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
+    """The app. Given a runtime (tests), the caller starts and stops it; otherwise the lifespan does."""
+    settings = settings or (runtime.settings if runtime else get_settings())
+    owns_runtime = runtime is None
+    if owns_runtime:
+        configure_logging(settings.log_level, json_lines=settings.is_production)
+    runtime = runtime or Runtime(settings)
+    graphql = TallyGraphQL(build_schema(production=settings.is_production), runtime, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if owns_runtime:
+            await runtime.start()
+        try:
+            yield
+        finally:
+            if owns_runtime:
+                await runtime.stop()
+
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                expose_headers=["x-request-id"],
+                max_age=600,
+            )
+        )
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/health/live", health.live),
+            Route("/health/ready", health.ready),
+            Route("/metrics", health.metrics),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

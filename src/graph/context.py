@@ -1,0 +1,48 @@
+"""The per-request context: who is asking, the unit of work, dataloaders, the request id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from db.unit_of_work import UnitOfWork
+from domain.actor import Actor
+from tally.runtime import Runtime
+
+L = TypeVar("L")
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Response | None
+    runtime: Runtime
+    uow: UnitOfWork
+    actor: Actor
+    request_id: str | None = None
+    # Connection-scoped facts for websockets (e.g. the token's expiry), set by on_ws_connect.
+    connection_params: dict[str, Any] = field(default_factory=dict)
+    _loaders: dict[type, Any] = field(default_factory=dict)
+
+    def loader(self, loader_class: type[L]) -> L:
+        """The request's one instance of `loader_class` (created on first use)."""
+        instance = self._loaders.get(loader_class)
+        if instance is None:
+            instance = self._loaders[loader_class] = loader_class(self)
+        return instance
+
+    def fresh(self) -> Context:
+        """A copy with its own unit of work and loaders: one per subscription event."""
+        return Context(
+            request=self.request,
+            response=None,
+            runtime=self.runtime,
+            uow=UnitOfWork(self.runtime.database),
+            actor=self.actor,
+            request_id=self.request_id,
+            connection_params=self.connection_params,
+        )

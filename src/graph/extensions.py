@@ -1,0 +1,44 @@
+"""Schema extensions that shape every operation: the unit of work's commit or rollback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from tally.logs import request_id_var
+
+log = logging.getLogger(__name__)
+
+
+class UnitOfWorkExtension(SchemaExtension):
+    """Commits once after a mutation without top-level errors; rolls back everything else."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        execution = self.execution_context
+        uow = getattr(execution.context, "uow", None)
+        if uow is None or not uow.started:
+            return
+        result = execution.result
+        try:
+            if execution.operation_type is OperationType.MUTATION and result is not None and not result.errors:
+                await uow.commit()
+            else:
+                await uow.rollback()
+        except Exception:
+            # Nothing was written (the commit failed as a whole); say so without internals.
+            log.exception("commit failed")
+            if result is not None:
+                result.data = None
+                result.errors = [
+                    GraphQLError(
+                        "Internal server error.",
+                        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id_var.get()},
+                    )
+                ]
+        finally:
+            await uow.close()

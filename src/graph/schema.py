@@ -1,0 +1,60 @@
+"""The schema: every domain's queries, mutations and subscriptions, and the extensions on them."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import Info
+
+from graph.errors import MaskUnexpectedErrors
+from graph.extensions import UnitOfWorkExtension
+from graph.node import resolve_node
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 5_000
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its global ID, or null when it is missing or not yours.")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        return await resolve_node(info, id)
+
+
+# Each domain contributes its own root types; listed here explicitly, in product order.
+QUERIES: tuple[type, ...] = (NodeQuery,)
+MUTATIONS: tuple[type, ...] = ()
+SUBSCRIPTIONS: tuple[type, ...] = ()
+
+
+def build_schema(production: bool = False) -> strawberry.Schema:
+    # Factories: a fresh extension per request (the parse/validation caches are shared anyway).
+    extensions: list = [
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        MaskUnexpectedErrors,
+        UnitOfWorkExtension,
+    ]
+    if production:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=merge_types("Query", QUERIES),
+        mutation=merge_types("Mutation", MUTATIONS) if MUTATIONS else None,
+        subscription=merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=production, relay_max_results=100),
+    )

@@ -1,0 +1,1 @@
+"""Tally's composition root: settings, logging, the runtime that wires infrastructure, the CLI."""

@@ -1,0 +1,101 @@
+"""`tally`: serve, migrate, worker, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+
+from tally.settings import ConfigurationError, Environment, Settings, load_settings
+
+log = logging.getLogger("tally")
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from db.migrate import upgrade
+    from tally.logs import configure_logging
+
+    configure_logging(settings.log_level, json_lines=settings.is_production)
+    if settings.env is not Environment.PRODUCTION or settings.is_sqlite:
+        # Development and the embedded default migrate on start; production runs `tally migrate`.
+        upgrade(settings.database_url)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    workers = args.workers or settings.web_concurrency
+    if workers > 1 and settings.embedded:
+        log.warning("the embedded default keeps events in memory: serving with one worker")
+        workers = 1
+    log.info("serving on http://%s:%d/graphql (%s)", host, port, settings.env.value)
+    uvicorn.run(
+        "graph.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_config=None,
+        ws_per_message_deflate=False,
+    )
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"migrated {settings.database_url.split('@')[-1]} to the latest revision")
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.redis_url is None:
+        print("tally worker: set TALLY_REDIS_URL (without Redis, jobs run inside `tally serve`)", file=sys.stderr)
+        return 2
+    from jobs.worker import build_worker
+    from tally.logs import configure_logging
+
+    configure_logging(settings.log_level, json_lines=settings.is_production)
+    asyncio.run(build_worker(settings).async_run())
+    return 0
+
+
+def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from graph.schema import build_schema
+
+    sys.stdout.write(build_schema().as_str() + "\n")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="tally", description="Tally's GraphQL API server.")
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the API (development migrates first)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(run=_serve)
+    commands.add_parser("migrate", help="upgrade the database to the latest revision").set_defaults(run=_migrate)
+    commands.add_parser("worker", help="run the background job worker (needs TALLY_REDIS_URL)").set_defaults(
+        run=_worker
+    )
+    commands.add_parser("export-schema", help="print the GraphQL schema (SDL)").set_defaults(run=_export_schema)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        print(f"tally: configuration error: {exc}", file=sys.stderr)
+        return 2
+    run: Callable[[Settings, argparse.Namespace], int] = args.run
+    return run(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Test helpers: backends, a GraphQL client that speaks like the React client, a websocket client."""
