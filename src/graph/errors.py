@@ -87,5 +87,5 @@ def field_errors(errors: Sequence[Any], error_type: type) -> list[Any]:
 
 @strawberry.interface(description="A problem with the input or a broken business rule; nothing was written.")
 class UserError:
-    field: str | None = strawberry.field(description="The input field at fault, in camelCase; null for the whole input.")
+    field: str | None = strawberry.field(description="The input field at fault (camelCase); null for the whole input.")
     message: str

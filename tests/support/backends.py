@@ -41,10 +41,17 @@ class Servers:
 def discover() -> Servers:
     pg = os.environ.get("TALLY_TEST_DATABASE_URL", DEFAULT_PG)
     redis = os.environ.get("TALLY_TEST_REDIS_URL", DEFAULT_REDIS)
-    servers = Servers(postgres_url=pg, redis_url=f"{redis.rstrip('/')}/{TEST_REDIS_DB}")
+    # A URL naming a database index keeps it (parallel runs take different ones); else ours.
+    redis_db_url = redis if urlsplit(redis).path.strip("/") else f"{redis.rstrip('/')}/{TEST_REDIS_DB}"
+    servers = Servers(postgres_url=pg, redis_url=redis_db_url)
     if not _port_open(pg, 5432):
         servers.postgres_url = None
         servers.skipped.append(f"PostgreSQL at {urlsplit(pg).netloc} is unreachable: PostgreSQL tests skipped")
+    if os.environ.get("TALLY_TEST_SERVERS") == "none":
+        # Shows what a machine without the servers sees (and is what CI must never do).
+        servers.postgres_url = servers.redis_url = None
+        servers.skipped.append("TALLY_TEST_SERVERS=none: PostgreSQL and Redis tests skipped")
+        return servers
     if not _port_open(redis, 6379):
         servers.redis_url = None
         servers.skipped.append(f"Redis at {urlsplit(redis).netloc} is unreachable: Redis tests skipped")

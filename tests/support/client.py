@@ -46,8 +46,13 @@ class GraphQLClient:
         )
         self.token: str | None = None
 
-    async def post(self, payload: Any, token: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
-        all_headers = {"content-type": "application/json", "accept": "application/graphql-response+json, application/json"}
+    async def post(
+        self, payload: Any, token: str | None = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        all_headers = {
+            "content-type": "application/json",
+            "accept": "application/graphql-response+json, application/json",
+        }
         bearer = token or self.token
         if bearer:
             all_headers["authorization"] = f"Bearer {bearer}"
