@@ -65,14 +65,17 @@ class Page(Generic[T]):
     total: int = 0
 
 
-_TAGS: dict[type, str] = {datetime: "dt", date: "d", uuid.UUID: "u", Decimal: "n", int: "i", str: "s"}
+# Checked in order with isinstance: datetime before date; asyncpg's UUID subclasses uuid.UUID.
+_TAGS: tuple[tuple[type, str], ...] = (
+    (datetime, "dt"), (date, "d"), (uuid.UUID, "u"), (Decimal, "n"), (int, "i"), (str, "s"),
+)
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
     parts = []
     for value in values:
-        tag = _TAGS.get(type(value))
-        if tag is None:
+        tag = next((tag for kind, tag in _TAGS if isinstance(value, kind)), None)
+        if tag is None or isinstance(value, bool):
             raise TypeError(f"cannot put {type(value).__name__} in a cursor")
         parts.append([tag, value.isoformat() if isinstance(value, date) else str(value)])
     return base64.urlsafe_b64encode(json.dumps(parts, separators=(",", ":")).encode()).decode().rstrip("=")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
 from strawberry.extensions import (
     DisableIntrospection,
@@ -14,11 +17,13 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from graph.errors import MaskUnexpectedErrors
 from graph.extensions import UnitOfWorkExtension
 from graph.node import resolve_node
+
+log = logging.getLogger(__name__)
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -38,6 +43,13 @@ MUTATIONS: tuple[type, ...] = ()
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 
+class TallySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # Client mistakes are not server errors: MaskUnexpectedErrors logs the real failures.
+        for error in errors:
+            log.debug("client error: %s", error.message)
+
+
 def build_schema(production: bool = False) -> strawberry.Schema:
     # Factories: a fresh extension per request (the parse/validation caches are shared anyway).
     extensions: list = [
@@ -51,7 +63,7 @@ def build_schema(production: bool = False) -> strawberry.Schema:
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return TallySchema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS) if MUTATIONS else None,
         subscription=merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None,

@@ -10,7 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
 from db.unit_of_work import UnitOfWork
 from graph.auth import authenticate
@@ -21,6 +23,7 @@ from tally.settings import Settings
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 
 class TallyGraphQL(GraphQL[Context, None]):
@@ -37,6 +40,8 @@ class TallyGraphQL(GraphQL[Context, None]):
         self.runtime = runtime
 
     async def get_context(self, request: Request | WebSocket, response: Response | None) -> Context:  # type: ignore[override]
+        if isinstance(request, Request):
+            request.state.sub_response = response
         authorization = request.headers.get("authorization") if isinstance(request, Request) else None
         return Context(
             request=request,
@@ -49,3 +54,28 @@ class TallyGraphQL(GraphQL[Context, None]):
 
     async def get_root_value(self, request: Any) -> None:
         return None
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response = process_result(result)
+        sub_response = getattr(request.state, "sub_response", None)
+        if sub_response is None or not _wants_graphql_response_json(request):
+            return response
+        # GraphQL over HTTP: with the newer media type, a request that never executed (parse,
+        # validation or variable errors: no error has a path) is a 400 without a data entry.
+        sub_response.graphql_response_json = True
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            sub_response.status_code = 400
+            response.pop("data", None)
+        return response
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, "graphql_response_json", False):
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+        return response
+
+
+def _wants_graphql_response_json(request: Request) -> bool:
+    return GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")

@@ -131,3 +131,22 @@ async def test_metrics_are_prometheus_text(gql: GraphQLClient) -> None:
     assert response.status_code == 200
     assert "tally_http_requests_total" in response.text
     assert 'path="/graphql"' in response.text
+
+
+async def test_a_request_error_is_a_400_with_the_graphql_response_media_type(gql: GraphQLClient) -> None:
+    # When a client that speaks the newer media type sends a document that does not parse
+    response = await gql.http.post(
+        "/graphql",
+        json={"query": "{ __typename"},
+        headers={"accept": "application/graphql-response+json"},
+    )
+    # Then it is a 400 in that media type, with errors and no data entry
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/graphql-response+json")
+    assert "data" not in response.json() and response.json()["errors"]
+
+
+async def test_a_plain_json_client_keeps_getting_200(gql: GraphQLClient) -> None:
+    response = await gql.http.post("/graphql", json={"query": "{ __typename"}, headers={"accept": "application/json"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")

@@ -1,0 +1,158 @@
+"""The unit of work: services flush, one commit per mutation, effects only after the commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import strawberry
+from strawberry.types import Info
+
+import graph.schema
+from db.unit_of_work import UnitOfWork, after_commit, transaction
+from domain.errors import DomainError
+from graph.app import create_app
+from tally.runtime import Runtime
+from tests.support.client import GraphQLClient
+
+
+async def test_effects_run_only_after_the_commit(runtime: Runtime) -> None:
+    # Given a unit of work with an effect buffered by a service
+    ran: list[str] = []
+    uow = UnitOfWork(runtime.database)
+
+    async def effect() -> None:
+        ran.append("published")
+
+    after_commit(uow.session, effect)
+    # Then nothing has run before the commit
+    assert ran == []
+    # When it commits
+    await uow.commit()
+    # Then the effect runs once
+    assert ran == ["published"]
+    await uow.close()
+
+
+async def test_effects_are_dropped_on_rollback(runtime: Runtime) -> None:
+    ran: list[str] = []
+    uow = UnitOfWork(runtime.database)
+
+    async def effect() -> None:
+        ran.append("published")
+
+    after_commit(uow.session, effect)
+    await uow.rollback()
+    await uow.commit()
+    assert ran == []
+    await uow.close()
+
+
+async def test_a_failed_savepoint_drops_only_its_own_effects(runtime: Runtime) -> None:
+    # Given one attempt that succeeds and one that is refused
+    ran: list[str] = []
+    uow = UnitOfWork(runtime.database)
+
+    def remember(name: str):
+        async def effect() -> None:
+            ran.append(name)
+
+        return effect
+
+    async with uow.savepoint() as session:
+        after_commit(session, remember("first"))
+    with pytest.raises(DomainError):
+        async with uow.savepoint() as session:
+            after_commit(session, remember("refused"))
+            raise DomainError.of("INVALID", "no")
+    # When the request commits
+    await uow.commit()
+    # Then only the successful attempt's effect went out
+    assert ran == ["first"]
+    await uow.close()
+
+
+async def test_a_failing_effect_does_not_undo_the_commit_or_stop_the_others(runtime: Runtime) -> None:
+    ran: list[str] = []
+
+    async def broken() -> None:
+        raise RuntimeError("redis is down")
+
+    async def fine() -> None:
+        ran.append("fine")
+
+    async with transaction(runtime.database) as session:
+        after_commit(session, broken)
+        after_commit(session, fine)
+    assert ran == ["fine"]
+
+
+async def test_transaction_rolls_back_and_drops_effects_on_error(runtime: Runtime) -> None:
+    ran: list[str] = []
+
+    async def effect() -> None:
+        ran.append("x")
+
+    with pytest.raises(ValueError):
+        async with transaction(runtime.database) as session:
+            after_commit(session, effect)
+            raise ValueError("boom")
+    assert ran == []
+
+
+@strawberry.type
+class _ProbeQuery:
+    @strawberry.field
+    def boom(self) -> int:
+        raise RuntimeError("SELECT secret FROM users -- internal detail")
+
+
+@strawberry.type
+class _ProbeMutation:
+    @strawberry.mutation
+    async def remember(self, info: Info, fail: bool = False) -> bool:
+        ran = info.context.runtime.probe
+        session = info.context.uow.session
+
+        async def effect() -> None:
+            ran.append("committed")
+
+        after_commit(session, effect)
+        if fail:
+            raise RuntimeError("unexpected")
+        return True
+
+
+@pytest.fixture
+def probe_app(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphQLClient]:
+    monkeypatch.setattr(graph.schema, "QUERIES", (*graph.schema.QUERIES, _ProbeQuery))
+    monkeypatch.setattr(graph.schema, "MUTATIONS", (*graph.schema.MUTATIONS, _ProbeMutation))
+    runtime.probe = []  # type: ignore[attr-defined]
+    yield GraphQLClient(create_app(runtime=runtime))
+
+
+async def test_unexpected_errors_are_masked_with_a_request_id(probe_app: GraphQLClient) -> None:
+    # When a resolver fails in a way nobody planned for
+    response = await probe_app.execute("{ boom }")
+    # Then the client sees a fixed message and the request id, never the internals
+    error = response.errors[0]
+    assert error["message"] == "Internal server error."
+    assert error["extensions"] == {
+        "code": "INTERNAL_SERVER_ERROR",
+        "requestId": response.http.headers["x-request-id"],
+    }
+    assert "secret" not in response.http.text
+
+
+async def test_a_mutation_commits_once_and_then_publishes(probe_app: GraphQLClient, runtime: Runtime) -> None:
+    response = await probe_app.execute("mutation { a: remember b: remember }")
+    assert response.ok() == {"a": True, "b": True}
+    assert runtime.probe == ["committed", "committed"]  # type: ignore[attr-defined]
+
+
+async def test_a_mutation_with_a_top_level_error_commits_nothing(probe_app: GraphQLClient, runtime: Runtime) -> None:
+    # When one of two mutations fails unexpectedly
+    response = await probe_app.execute("mutation { a: remember b: remember(fail: true) }")
+    # Then the whole request rolls back and nothing is published
+    assert response.error_codes == ["INTERNAL_SERVER_ERROR"]
+    assert runtime.probe == []  # type: ignore[attr-defined]
