@@ -59,7 +59,11 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from tally.logs import configure_logging
 
     configure_logging(settings.log_level, json_lines=settings.is_production)
-    asyncio.run(build_worker(settings).async_run())
+    # ARQ's Worker binds the current event loop when built and `run()` drives that same loop,
+    # then closes the worker (on_shutdown stops the runtime). `asyncio.run(worker.async_run())`
+    # would run it on a second loop and never close it.
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    build_worker(settings).run()
     return 0
 
 
