@@ -88,6 +88,11 @@ class Subscription:
     def dropped(self) -> bool:
         return self._error is not None
 
+    @property
+    def pending(self) -> int:
+        """Events buffered and not yet read."""
+        return len(self._buffer)
+
     def offer(self, message: dict[str, Any]) -> None:
         if self._error is not None or self._closed:
             return
@@ -129,7 +134,15 @@ class Subscription:
 
 
 class EventBus:
-    def __init__(self, url: str | None, namespace: str = "tally", *, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+    def __init__(
+        self,
+        url: str | None,
+        namespace: str = "tally",
+        *,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        ping_interval: float = PING_INTERVAL_SECONDS,
+        pong_timeout: float = PONG_TIMEOUT_SECONDS,
+    ) -> None:
         self.url = url or "memory://"
         self.uses_redis = self.url.startswith(("redis://", "rediss://"))
         if not self.uses_redis and self.url != "memory://":
@@ -137,6 +150,8 @@ class EventBus:
         # Redis pub/sub ignores the database index; a prefix keeps deployments (and test runs) apart.
         self.namespace = namespace
         self.queue_size = queue_size
+        self.ping_interval = ping_interval
+        self.pong_timeout = pong_timeout
         self.connected = False
         self._channels: dict[str, set[Subscription]] = {}
         self._healthy = False
@@ -160,8 +175,9 @@ class EventBus:
         # No hidden retries in redis-py: a failure surfaces at once and the supervisor decides.
         no_retry = Retry(NoBackoff(), 0)
         self._client = Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2, retry=no_retry)
+        # Reads pass their own timeout; socket_timeout bounds the handshake with a frozen server.
         self._listener_client = Redis.from_url(
-            self.url, socket_connect_timeout=2, socket_keepalive=True, retry=no_retry
+            self.url, socket_timeout=2, socket_connect_timeout=2, socket_keepalive=True, retry=no_retry
         )
         self._supervisor = asyncio.create_task(self._supervise(), name="event-bus-supervisor")
         # Give the first connection a moment so a bus that starts with Redis up starts healthy.
@@ -302,9 +318,10 @@ class EventBus:
             else:
                 await pubsub.ping()
             last_reply = loop.time()
-            ping_due = last_reply + PING_INTERVAL_SECONDS
+            ping_due = last_reply + self.ping_interval
+            tick = min(READ_TICK_SECONDS, self.ping_interval / 2)
             while True:
-                message = await pubsub.get_message(timeout=READ_TICK_SECONDS)
+                message = await pubsub.get_message(timeout=tick)
                 now = loop.time()
                 if message is not None:
                     last_reply = now
@@ -313,8 +330,8 @@ class EventBus:
                     self._handle(message)
                 if now >= ping_due:
                     await pubsub.ping()
-                    ping_due = now + PING_INTERVAL_SECONDS
-                if now - last_reply > PING_INTERVAL_SECONDS + PONG_TIMEOUT_SECONDS:
+                    ping_due = now + self.ping_interval
+                if now - last_reply > self.ping_interval + self.pong_timeout:
                     raise ConnectionError("Redis did not answer PING")
         finally:
             if self._pubsub is pubsub:
