@@ -220,6 +220,10 @@ class EventBus:
             self._deliver(channel, json.loads(payload))
             return
         assert self._client is not None
+        if not self._healthy:
+            # Fail fast: a frozen Redis would otherwise hold every committed request for the
+            # socket timeout. The supervisor restores health within ~a second of Redis returning.
+            raise BusUnavailable(f"event bus: Redis is down, event on {channel!r} not published")
         try:
             await self._client.publish(self._upstream(channel), payload)
         except RedisError as exc:

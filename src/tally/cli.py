@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Callable
 
@@ -55,15 +56,19 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     if settings.redis_url is None:
         print("tally worker: set TALLY_REDIS_URL (without Redis, jobs run inside `tally serve`)", file=sys.stderr)
         return 2
-    from jobs.worker import build_worker
+    from jobs.worker import run_until_stopped
     from tally.logs import configure_logging
 
     configure_logging(settings.log_level, json_lines=settings.is_production)
-    # ARQ's Worker binds the current event loop when built and `run()` drives that same loop,
-    # then closes the worker (on_shutdown stops the runtime). `asyncio.run(worker.async_run())`
-    # would run it on a second loop and never close it.
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    build_worker(settings).run()
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_until_stopped(settings, stop)
+
+    asyncio.run(work())
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from jobs.base import CronEntry, job
 from jobs.cron import InProcessCron, cron_job_id
 from jobs.queue import ArqQueue, InProcessQueue
 from jobs.retry import Backoff
-from jobs.worker import POLL_DELAY_SECONDS, build_worker
+from jobs.worker import POLL_DELAY_SECONDS, build_worker, run_until_stopped
 from tally import effects
 from tally.runtime import Runtime
 from tally.settings import load_settings
@@ -233,3 +234,29 @@ async def test_arq_retries_with_backoff(runtime: Runtime, arq_queue: ArqQueue, s
 
 def test_the_worker_polls_faster_than_arqs_default() -> None:
     assert POLL_DELAY_SECONDS < 0.5
+
+
+async def test_the_worker_process_rides_out_a_redis_restart(runtime: Runtime, private_redis) -> None:
+    # Given `tally worker`'s loop running against a private Redis, and an api-side queue
+    settings = load_settings(env="test", database_url=runtime.settings.database_url, redis_url=private_redis.url,
+                             secret_key="t" * 48)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(
+        run_until_stopped(settings, stop, runtime=runtime, functions=TEST_JOBS, cron_jobs=[], poll_delay=0.01)
+    )
+    api = ArqQueue(private_redis.url)
+    await api.start({})
+    try:
+        await api.enqueue("record", "before")
+        await eventually(lambda: ("record", "before") in CALLS, what="the first job")
+        # When Redis dies, a job is enqueued meanwhile, and Redis comes back
+        private_redis.stop()
+        await api.enqueue("record", "during")
+        await private_redis.start()
+        # Then the same process runs the job without anyone restarting it
+        await eventually(lambda: ("record", "during") in CALLS, timeout=20, what="the job enqueued during the outage")
+        assert not worker.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 10)
+        await api.stop()
