@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -146,8 +146,9 @@ class InProcessQueue:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting: set[asyncio.Task[None]] = set()
-        # job id -> monotonic time until which it still dedupes (inf while queued or running)
-        self._recent: dict[str, float] = {}
+        # Ids queued or running, and finished ones (in finishing order) with when they expire.
+        self._active: set[str] = set()
+        self._finished: OrderedDict[str, float] = OrderedDict()
         self.completed = 0
         self.failed = 0
 
@@ -180,10 +181,10 @@ class InProcessQueue:
         if function is None:
             raise LookupError(f"no job named {job!r}")
         if job_id is not None:
-            if self._recent.get(job_id, 0.0) > time.monotonic():
-                return False
             self._forget_expired()
-            self._recent[job_id] = float("inf")
+            if job_id in self._active or job_id in self._finished:
+                return False
+            self._active.add(job_id)
         task = asyncio.create_task(self._run(function, args, job_id, defer_by), name=f"job:{job}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -191,8 +192,11 @@ class InProcessQueue:
 
     def _forget_expired(self) -> None:
         now = time.monotonic()
-        for key in [key for key, until in self._recent.items() if until <= now]:
-            del self._recent[key]
+        while self._finished:
+            job_id, until = next(iter(self._finished.items()))
+            if until > now:
+                return
+            del self._finished[job_id]
 
     async def _sleep(self, seconds: float) -> None:
         task = asyncio.current_task()
@@ -231,4 +235,5 @@ class InProcessQueue:
                 return
         finally:
             if job_id is not None:
-                self._recent[job_id] = time.monotonic() + self.keep_result_seconds
+                self._active.discard(job_id)
+                self._finished[job_id] = time.monotonic() + self.keep_result_seconds

@@ -12,6 +12,7 @@ from arq.worker import Retry
 from redis.asyncio import Redis
 
 from db.unit_of_work import transaction
+from domain.notifications import outbox
 from jobs.base import CronEntry, job
 from jobs.cron import InProcessCron, cron_job_id
 from jobs.queue import ArqQueue, InProcessQueue
@@ -260,3 +261,13 @@ async def test_the_worker_process_rides_out_a_redis_restart(runtime: Runtime, pr
         stop.set()
         await asyncio.wait_for(worker, 10)
         await api.stop()
+
+
+def test_the_worker_runs_the_registry_and_its_cron_table(runtime: Runtime) -> None:
+    settings = load_settings(env="test", database_url=runtime.settings.database_url,
+                             redis_url="redis://127.0.0.1:6379/11", secret_key="t" * 48)
+    worker = build_worker(settings, runtime=runtime, handle_signals=False)
+    # Every registered job, with its own retry budget, and the cron sweep
+    assert {"deliver_message", "sweep_outbox", "cron:sweep_outbox"} <= set(worker.functions)
+    assert worker.functions["deliver_message"].max_tries == outbox.MAX_ATTEMPTS
+    assert worker.poll_delay_s == POLL_DELAY_SECONDS
