@@ -1,4 +1,4 @@
-"""Liveness, readiness (database and Redis) and Prometheus metrics endpoints."""
+"""Liveness, readiness (database, Redis and the event bus's subscription) and Prometheus metrics."""
 
 from __future__ import annotations
 

@@ -1,28 +1,23 @@
 """Every job function and cron entry, listed explicitly (no discovery magic).
 
-A job takes `ctx` (with ctx["runtime"]) and ids, re-reads state, and is idempotent.
+A new job module adds its functions to FUNCTIONS and its schedules to CRON here; the ARQ worker
+and the in-process queue read the same lists, so the embedded default runs the same jobs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from jobs import outbox
+from jobs.base import CronEntry, JobFunction
 
-JobFunction = Callable[..., Awaitable[Any]]
+FUNCTIONS: list[JobFunction] = [
+    outbox.deliver_message,
+    outbox.sweep_outbox,
+]
 
-
-@dataclass(frozen=True)
-class CronEntry:
-    function: JobFunction
-    minute: int | set[int] | None = None
-    hour: int | set[int] | None = None
-    # Unique per run: a second process's enqueue of the same tick is a no-op.
-    run_at_startup: bool = False
-
-
-FUNCTIONS: list[JobFunction] = []
-CRON: list[CronEntry] = []
+CRON: list[CronEntry] = [
+    # Every minute: re-drive messages whose delivery job was lost (Redis down, process killed).
+    CronEntry(outbox.sweep_outbox),
+]
 
 
 def functions_by_name(functions: list[JobFunction] | None = None) -> dict[str, JobFunction]:

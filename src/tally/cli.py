@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Callable
 
@@ -55,11 +56,19 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     if settings.redis_url is None:
         print("tally worker: set TALLY_REDIS_URL (without Redis, jobs run inside `tally serve`)", file=sys.stderr)
         return 2
-    from jobs.worker import build_worker
+    from jobs.worker import run_until_stopped
     from tally.logs import configure_logging
 
     configure_logging(settings.log_level, json_lines=settings.is_production)
-    asyncio.run(build_worker(settings).async_run())
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_until_stopped(settings, stop)
+
+    asyncio.run(work())
     return 0
 
 
