@@ -26,10 +26,10 @@ LOCK_DURATION = timedelta(minutes=30)
 class Failure:
     failed_attempts: int
     locked_until: datetime | None
-
-    @property
-    def locked(self) -> bool:
-        return self.locked_until is not None and self.locked_until > clock.now()
+    # This attempt was the fifth and locked the account.
+    locked_now: bool = False
+    # A parallel attempt locked it between our read and our write; this one did not count.
+    already_locked: bool = False
 
 
 def is_locked(user: User, now: datetime | None = None) -> bool:
@@ -57,9 +57,9 @@ async def record_failure(session: AsyncSession, user_id: uuid.UUID) -> Failure:
         )
     ).first()
     if row is None:
-        # Locked by a concurrent attempt between our read and this write.
-        return Failure(failed_attempts=0, locked_until=now + LOCK_DURATION)
-    return Failure(failed_attempts=row[0], locked_until=row[1])
+        return Failure(failed_attempts=0, locked_until=now + LOCK_DURATION, already_locked=True)
+    locked_until = row[1]
+    return Failure(failed_attempts=row[0], locked_until=locked_until, locked_now=locked_until is not None)
 
 
 async def record_success(session: AsyncSession, user_id: uuid.UUID) -> bool:

@@ -66,13 +66,17 @@ async def login(session: AsyncSession, actor: Actor, data: Login) -> SignInResul
         raise _locked(user.locked_until)
     if not await passwords.verify_password(user.password_hash, data.password):
         failure = await lockout.record_failure(session, user.id)
+        if failure.already_locked:
+            security_events.record(session, EventType.SIGN_IN_WHILE_LOCKED, actor, user.id)
+            await session.flush()
+            raise _locked(failure.locked_until)
         security_events.record(
             session, EventType.SIGN_IN_FAILED, actor, user.id, reason="wrong_password",
             failed_attempts=failure.failed_attempts,
         )
-        if failure.locked:
+        if failure.locked_now:
             security_events.record(
-                session, EventType.LOCKED_OUT, actor, user.id, locked_until=failure.locked_until.isoformat()
+                session, EventType.LOCKED_OUT, actor, user.id, locked_until=str(failure.locked_until)
             )
             await session.flush()
             raise _locked(failure.locked_until)

@@ -39,8 +39,8 @@ class SignInMutation:
         async def call(session: AsyncSession) -> LoginPayload:
             result = await sign_in.login(session, info.context.actor, input.to_data())
             if result.challenge is not None:
-                return LoginPayload(user=User.from_model(result.user),
-                                    otp_challenge=OtpChallenge.from_model(result.challenge))
+                # Nothing about the account until the second factor is passed too.
+                return LoginPayload(otp_challenge=OtpChallenge.from_model(result.challenge))
             assert result.tokens is not None
             return LoginPayload(
                 access_token=result.tokens.access_token,
