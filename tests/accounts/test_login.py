@@ -7,16 +7,16 @@ from datetime import timedelta
 import jwt
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 
-from db.models.accounts import SignIn, User
+from db.models.accounts import SecurityEvent, SignIn, User
 from domain.accounts import passwords, tokens
 from domain.actor import Role
 from tally.runtime import Runtime
 from tests.accounts.conftest import PASSWORD, count, errors_of, event_types, fresh, login, make_person, make_user
-from tests.support.client import GraphQLClient
+from tests.support.client import GraphQLClient, contract_operation
 
 CHANGE_PASSWORD = "accounts", "ChangePassword"
 
@@ -190,3 +190,20 @@ async def test_node_lists_load_in_one_query(gql: GraphQLClient, session: AsyncSe
     # Then the visible ones answer, and the users were read with one statement
     assert [data[f"n{i}"] is not None for i in range(4)] == [True, True, True, False]
     assert len(statements) == 1
+
+
+async def test_security_events_record_where_an_attempt_came_from(
+    gql: GraphQLClient, session: AsyncSession, ada: User
+) -> None:
+    # When a wrong password comes from a browser
+    await gql.execute(
+        contract_operation("accounts", "Login"),
+        {"input": {"login": "ada@example.com", "password": "not the right one"}},
+        headers={"user-agent": "Firefox/140.0"},
+    )
+    # Then the audit trail has who, when, from which address and program, and why it failed
+    event = await session.scalar(select(SecurityEvent).where(SecurityEvent.user_id == ada.id))
+    assert event is not None
+    assert (event.type, event.ip, event.user_agent) == ("sign_in_failed", "203.0.113.7", "Firefox/140.0")
+    assert event.details == {"reason": "wrong_password", "failed_attempts": 1}
+    assert event.created_at.tzinfo is not None

@@ -209,3 +209,18 @@ async def test_codes_are_rate_limited(
     # Then it is throttled
     assert response.error_codes == ["RATE_LIMITED"]
     assert response.errors[0]["extensions"]["retryAfter"] > 0
+
+
+async def test_a_password_reset_forgets_trusted_devices(
+    gql: GraphQLClient, session: AsyncSession, guarded: User, outbox: Outbox
+) -> None:
+    # Given a trusted device
+    challenge = (await login(gql, "ada@example.com", PASSWORD))["otpChallenge"]
+    device_token = (await verify(gql, challenge["id"], outbox.code(), trustDevice=True))["deviceToken"]
+    # When the password is reset (whoever reset it may not be whoever trusted that device)
+    await gql.contract("accounts", "RequestPasswordReset", {"input": {"email": "ada@example.com"}})
+    reset = {"input": {"token": outbox.token("reset_password"), "newPassword": "a brand new passphrase"}}
+    assert (await gql.contract("accounts", "ResetPassword", reset)).ok()["resetPassword"]["errors"] == []
+    # Then the device must pass a code again
+    payload = await login(gql, "ada@example.com", "a brand new passphrase", deviceToken=device_token)
+    assert payload["accessToken"] is None and payload["otpChallenge"]
