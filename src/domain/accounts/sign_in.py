@@ -7,6 +7,7 @@ outlive the refusal, or an attacker could retry for free.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,11 +40,9 @@ class SignInResult:
     device_token: str | None = None
 
 
-def _locked(user_locked_until: object) -> AttemptRefused:
-    return AttemptRefused.of(
-        Code.ACCOUNT_LOCKED,
-        f"Too many wrong passwords: this account is locked until {user_locked_until:%H:%M} UTC.",
-    )
+def _locked(until: datetime | None) -> AttemptRefused:
+    when = f"until {until:%H:%M} UTC" if until else "for now"
+    return AttemptRefused.of(Code.ACCOUNT_LOCKED, f"Too many wrong passwords: this account is locked {when}.")
 
 
 async def login(session: AsyncSession, actor: Actor, data: Login) -> SignInResult:
