@@ -9,6 +9,7 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -118,8 +119,13 @@ def _backend_markers(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(autouse=True)
 def clock() -> AsyncIterator[object]:
-    """Tests move time with clock.advance(...); it is reset after each test."""
+    """Tests move time with clock.advance(...); it is reset after each test.
+
+    Each test starts just after a whole day, so fixed windows (rate limits, daily jobs) never
+    roll over in the middle of a test whatever the wall clock says.
+    """
     the_clock.reset()
+    the_clock.start_of_period(timedelta(days=1))
     yield the_clock
     the_clock.reset()
 

@@ -15,7 +15,12 @@ log = logging.getLogger(__name__)
 
 
 class UnitOfWorkExtension(SchemaExtension):
-    """Commits once after a mutation without top-level errors; rolls back everything else."""
+    """Commits a mutation operation once at its end; rolls back queries.
+
+    Each root mutation field runs in its own savepoint (graph.mutations.mutate), so a field that
+    is refused or fails unexpectedly has already undone its own writes and dropped its effects;
+    what the other fields report as done in `data` is exactly what gets committed.
+    """
 
     async def on_operation(self) -> AsyncIterator[None]:
         yield
@@ -25,7 +30,7 @@ class UnitOfWorkExtension(SchemaExtension):
             return
         result = execution.result
         try:
-            if execution.operation_type is OperationType.MUTATION and result is not None and not result.errors:
+            if execution.operation_type is OperationType.MUTATION and result is not None:
                 await uow.commit()
             else:
                 await uow.rollback()

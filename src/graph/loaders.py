@@ -16,7 +16,7 @@ V = TypeVar("V")
 
 
 class Loader(DataLoader[K, V], Generic[K, V]):
-    """Batches every `load` of one tick into one `batch` call, run with the request's session.
+    """Batches every `load` of one tick into one `fetch` call, run with the request's session.
 
     Sibling resolvers run concurrently but one AsyncSession runs one statement at a time, so
     batches take the unit of work's lock in turn.
@@ -28,7 +28,8 @@ class Loader(DataLoader[K, V], Generic[K, V]):
 
     async def _load(self, keys: Sequence[K]) -> list[V]:
         async with self.context.uow.serialized() as session:
-            return await self.batch(session, list(keys))
+            return await self.fetch(session, list(keys))
 
-    async def batch(self, session: AsyncSession, keys: list[K]) -> list[V]:
+    # Not named `batch`: strawberry's DataLoader keeps its pending batch in `self.batch`.
+    async def fetch(self, session: AsyncSession, keys: list[K]) -> list[V]:
         raise NotImplementedError

@@ -9,7 +9,9 @@
 
 A refused mutation writes nothing and publishes nothing: the savepoint and the effects it
 buffered are dropped. Several mutations in one document each get their own savepoint; the
-request commits once at the end (graph.extensions.UnitOfWorkExtension).
+request commits once at the end (graph.extensions.UnitOfWorkExtension), keeping what the
+successful fields did. Every root mutation resolver must write through `mutate` (or its own
+savepoint): an unexpected exception then undoes that field alone.
 """
 
 from __future__ import annotations
@@ -44,6 +46,6 @@ async def mutate(
 ) -> P:
     try:
         async with info.context.uow.savepoint() as session:
-            return await call(session)
+            return await call(session)  # an unexpected exception rolls the savepoint back too
     except DomainError as refused:
         return payload(errors=to_errors(refused.problems, error))

@@ -19,6 +19,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
+from graph.accounts.mutations import AccountMutation, SignInMutation
+from graph.accounts.queries import AccountsQuery
 from graph.errors import MaskUnexpectedErrors
 from graph.extensions import UnitOfWorkExtension
 from graph.node import resolve_node
@@ -38,8 +40,8 @@ class NodeQuery:
 
 
 # Each domain contributes its own root types; listed here explicitly, in product order.
-QUERIES: tuple[type, ...] = (NodeQuery,)
-MUTATIONS: tuple[type, ...] = ()
+QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery)
+MUTATIONS: tuple[type, ...] = (SignInMutation, AccountMutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 

@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -76,6 +78,25 @@ class TallyGraphQL(GraphQL[Context, None]):
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
         return response
 
+    async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, **rest: Any) -> Any:
+        # GraphQL over HTTP: a mutation sent with GET is 405 Method Not Allowed (strawberry says 400).
+        if request_adapter.method == "GET" and _is_mutation(request_data):
+            raise HTTPException(405, "Mutations are not allowed over GET; use POST.")
+        return await super().execute_operation(
+            request=request, request_adapter=request_adapter, request_data=request_data, **rest
+        )
+
 
 def _wants_graphql_response_json(request: Request) -> bool:
     return GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "")
+
+
+def _is_mutation(request_data: Any) -> bool:
+    query = getattr(request_data, "query", None)
+    if not query:
+        return False
+    try:
+        operation = get_operation_ast(parse(query), getattr(request_data, "operation_name", None))
+    except GraphQLError:
+        return False  # strawberry reports the syntax error itself
+    return operation is not None and operation.operation is OperationType.MUTATION

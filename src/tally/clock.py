@@ -18,5 +18,12 @@ class Clock:
     def reset(self) -> None:
         self._offset = timedelta(0)
 
+    def start_of_period(self, period: timedelta) -> None:
+        """Jump to just after the next multiple of `period` (tests: windows never roll over mid-test)."""
+        now = self.now()
+        seconds = period.total_seconds()
+        next_boundary = (now.timestamp() // seconds + 1) * seconds
+        self._offset += timedelta(seconds=next_boundary - now.timestamp() + 1)
+
 
 clock = Clock()

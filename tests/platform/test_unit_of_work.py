@@ -110,16 +110,16 @@ class _ProbeQuery:
 @strawberry.type
 class _ProbeMutation:
     @strawberry.mutation
-    async def remember(self, info: Info, fail: bool = False) -> bool:
+    async def remember(self, info: Info, name: str, fail: bool = False) -> bool | None:
         ran = info.context.runtime.probe
-        session = info.context.uow.session
 
         async def effect() -> None:
-            ran.append("committed")
+            ran.append(name)
 
-        after_commit(session, effect)
-        if fail:
-            raise RuntimeError("unexpected")
+        async with info.context.uow.savepoint() as session:
+            after_commit(session, effect)
+            if fail:
+                raise RuntimeError("unexpected")
         return True
 
 
@@ -145,14 +145,17 @@ async def test_unexpected_errors_are_masked_with_a_request_id(probe_app: GraphQL
 
 
 async def test_a_mutation_commits_once_and_then_publishes(probe_app: GraphQLClient, runtime: Runtime) -> None:
-    response = await probe_app.execute("mutation { a: remember b: remember }")
+    response = await probe_app.execute('mutation { a: remember(name: "a") b: remember(name: "b") }')
     assert response.ok() == {"a": True, "b": True}
-    assert runtime.probe == ["committed", "committed"]  # type: ignore[attr-defined]
+    assert runtime.probe == ["a", "b"]  # type: ignore[attr-defined]
 
 
-async def test_a_mutation_with_a_top_level_error_commits_nothing(probe_app: GraphQLClient, runtime: Runtime) -> None:
-    # When one of two mutations fails unexpectedly
-    response = await probe_app.execute("mutation { a: remember b: remember(fail: true) }")
-    # Then the whole request rolls back and nothing is published
+async def test_a_failing_mutation_field_undoes_only_itself(probe_app: GraphQLClient, runtime: Runtime) -> None:
+    # When the second of three mutations fails unexpectedly
+    response = await probe_app.execute(
+        'mutation { a: remember(name: "a") b: remember(name: "b", fail: true) c: remember(name: "c") }'
+    )
+    # Then the client is told which one failed, and exactly the others are committed and published
     assert response.error_codes == ["INTERNAL_SERVER_ERROR"]
-    assert runtime.probe == []  # type: ignore[attr-defined]
+    assert response.data == {"a": True, "b": None, "c": True}
+    assert runtime.probe == ["a", "c"]  # type: ignore[attr-defined]

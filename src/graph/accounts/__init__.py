@@ -1,0 +1,1 @@
+"""GraphQL for accounts: the viewer, sign-up and sign-in, tokens, two-factor, password flows."""
