@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from jobs.ledger import verify_ledger
+
 JobFunction = Callable[..., Awaitable[Any]]
 
 
@@ -21,8 +23,13 @@ class CronEntry:
     run_at_startup: bool = False
 
 
-FUNCTIONS: list[JobFunction] = []
-CRON: list[CronEntry] = []
+FUNCTIONS: list[JobFunction] = [
+    verify_ledger,
+]
+CRON: list[CronEntry] = [
+    # Nightly, in the quiet hour: a read-only snapshot, so it never blocks a posting.
+    CronEntry(verify_ledger, minute=17, hour=3),
+]
 
 
 def functions_by_name(functions: list[JobFunction] | None = None) -> dict[str, JobFunction]:
