@@ -13,7 +13,7 @@ from db.pagination import Page, PageRequest, paginate
 from domain.errors import Validator
 from domain.ledger.assets import is_asset
 from domain.ledger.errors import AccountNotFound, LedgerCode
-from domain.ledger.sql import insert_unless_duplicate
+from domain.ledger.sql import dialect_of, insert_unless_duplicate
 from domain.ledger.types import Balance, OwnerType
 from tally.clock import clock
 
@@ -43,7 +43,7 @@ async def get_or_create_account(
     if found is not None:
         return found
     await session.execute(
-        insert_unless_duplicate(session, LedgerAccount.__table__),
+        insert_unless_duplicate(dialect_of(session), LedgerAccount.__table__),
         {
             "id": uuid.uuid4(), "owner_type": owner_type, "owner_id": owner_id, "asset": asset, "kind": kind,
             "allow_negative": allow_negative, "balance": 0, "version": 0, "created_at": clock.now(),

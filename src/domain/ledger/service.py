@@ -1,18 +1,18 @@
 """Posting journal entries: the only code in Tally that changes a balance.
 
-`post` runs in the caller's transaction and never commits. Its statements, in order:
+`post` runs in the caller's transaction and never commits:
 
 1. lock every touched account, in id order (`FOR NO KEY UPDATE`; SQLite's writer lock already
    serializes), so two entries over the same accounts queue instead of deadlocking;
 2. check the new balances in Python: a plain account going below zero is refused before
    anything is written (INSUFFICIENT_FUNDS), so a refusal needs no savepoint;
-3. insert the entry under its unique idempotency key, ON CONFLICT DO NOTHING: if the key is
-   taken (committed, or committed while we waited on it) nothing is written and the first
-   entry is returned, or IDEMPOTENCY_CONFLICT if its postings differ;
-4. one executemany UPDATE of the cached balances and versions (absolute values: we hold the locks);
-5. one executemany INSERT of the postings, each with the account's balance after it.
+3. write (domain.ledger.writes): the entry under its unique idempotency key, ON CONFLICT DO
+   NOTHING, then the new cached balances and versions (absolute values: we hold the locks) and
+   the postings, each with the account's balance after it. If the key is taken (committed, or
+   committed while we waited on its index entry) nothing is written and the first entry is
+   returned, or IDEMPOTENCY_CONFLICT if its postings differ.
 
-Four statements for a transfer, whatever the number of accounts beyond that.
+Two statements for a transfer on PostgreSQL, four on SQLite, whatever the number of accounts.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -31,8 +32,8 @@ from db.models.ledger import JournalEntry, JournalPosting, LedgerAccount, Ledger
 from domain.errors import NotFound, Validator
 from domain.ledger.assets import is_asset
 from domain.ledger.errors import AccountNotFound, IdempotencyConflict, InsufficientFunds, LedgerCode, refused
-from domain.ledger.sql import insert_unless_duplicate
 from domain.ledger.types import Entry, EntrySpec, Posting, PostingSpec
+from domain.ledger.writes import write_entry
 from tally.clock import clock
 
 accounts = LedgerAccount.__table__
@@ -49,12 +50,6 @@ _LOCK_ACCOUNTS = (
     .order_by(accounts.c.id)
     .with_for_update(key_share=True)
 )
-_SET_BALANCES = (
-    update(accounts)
-    .where(accounts.c.id == bindparam("b_id"))
-    .values(balance=bindparam("b_balance"), version=bindparam("b_version"))
-)
-_INSERT_POSTINGS = insert(postings)
 _FIND_ENTRY = (
     select(
         entries, postings.c.account_id, postings.c.amount, postings.c.asset, postings.c.balance_after,
@@ -71,15 +66,15 @@ async def post(session: AsyncSession, spec: EntrySpec) -> Entry:
     fingerprint = _fingerprint(spec, lines)
     ids = [line.account_id for line in lines]
 
-    locked = {row.id: row for row in (await session.execute(_LOCK_ACCOUNTS, {"ids": ids})).all()}
+    # Core on the session's connection: the same transaction, without the ORM's per-statement work.
+    connection = await session.connection()
+    locked = {row.id: row for row in (await connection.execute(_LOCK_ACCOUNTS, {"ids": ids})).all()}
     for account_id in ids:
         if account_id not in locked:
             raise AccountNotFound(account_id)
 
     now = clock.now()
-    entry_id = uuid.uuid4()
-    changes: list[dict[str, object]] = []
-    rows: list[dict[str, object]] = []
+    lines_after: list[dict[str, Any]] = []
     overdrawn: uuid.UUID | None = None
     for line in lines:
         account = locked[line.account_id]
@@ -89,11 +84,9 @@ async def post(session: AsyncSession, spec: EntrySpec) -> Entry:
         balance_after = account.balance + line.amount
         if balance_after < 0 and not account.allow_negative and overdrawn is None:
             overdrawn = account.id
-        version = account.version + 1
-        changes.append({"b_id": account.id, "b_balance": balance_after, "b_version": version})
-        rows.append({
-            "account_id": account.id, "version": version, "entry_id": entry_id, "amount": line.amount,
-            "asset": line.asset, "balance_after": balance_after, "created_at": now,
+        lines_after.append({
+            "account_id": account.id, "version": account.version + 1, "amount": line.amount, "asset": line.asset,
+            "balance_after": balance_after,
         })
 
     if overdrawn is not None:
@@ -103,35 +96,29 @@ async def post(session: AsyncSession, spec: EntrySpec) -> Entry:
             return first
         raise InsufficientFunds(overdrawn)
 
-    inserted = (
-        await session.execute(
-            insert_unless_duplicate(session, entries).returning(entries.c.id),
-            {
-                "id": entry_id, "idempotency_key": spec.idempotency_key, "fingerprint": fingerprint,
-                "reason": spec.reason, "memo": spec.memo, "reference_type": spec.reference_type,
-                "reference_id": spec.reference_id, "reverses_entry_id": spec.reverses_entry_id, "created_at": now,
-            },
-        )
-    ).scalar_one_or_none()
-    if inserted is None:
+    entry_id = uuid.uuid4()
+    written = await write_entry(
+        connection,
+        {
+            "id": entry_id, "idempotency_key": spec.idempotency_key, "fingerprint": fingerprint,
+            "reason": spec.reason, "memo": spec.memo, "reference_type": spec.reference_type,
+            "reference_id": spec.reference_id, "reverses_entry_id": spec.reverses_entry_id, "created_at": now,
+        },
+        lines_after,
+    )
+    if not written:
         first = await _replay(session, spec.idempotency_key, fingerprint)
         if first is not None:
             return first
         # The key is free, so the unique index that refused us is the one on reverses_entry_id.
         raise refused(LedgerCode.ALREADY_REVERSED, "This entry was already reversed.", "entry_id")
 
-    await session.execute(_SET_BALANCES, changes)
-    await session.execute(_INSERT_POSTINGS, rows)
-    _refresh_loaded_accounts(session, changes)
+    _refresh_loaded_accounts(session, lines_after)
     return Entry(
         id=entry_id, idempotency_key=spec.idempotency_key, reason=spec.reason, memo=spec.memo,
         reference_type=spec.reference_type, reference_id=spec.reference_id,
         reverses_entry_id=spec.reverses_entry_id, created_at=now,
-        postings=tuple(
-            Posting(account_id=r["account_id"], amount=r["amount"], asset=r["asset"],
-                    balance_after=r["balance_after"], version=r["version"])
-            for r in rows
-        ),
+        postings=tuple(Posting(**line) for line in lines_after),
     )
 
 
@@ -281,12 +268,12 @@ def _fingerprint(spec: EntrySpec, lines: list[PostingSpec]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _refresh_loaded_accounts(session: AsyncSession, changes: list[dict[str, object]]) -> None:
+def _refresh_loaded_accounts(session: AsyncSession, lines: list[dict[str, Any]]) -> None:
     """Accounts already loaded in this session see the new balance (the UPDATE bypassed the ORM)."""
     if not session.identity_map:
         return
-    for change in changes:
-        loaded = session.identity_map.get(identity_key(LedgerAccount, change["b_id"]))
+    for line in lines:
+        loaded = session.identity_map.get(identity_key(LedgerAccount, line["account_id"]))
         if loaded is not None:
-            set_committed_value(loaded, "balance", change["b_balance"])
-            set_committed_value(loaded, "version", change["b_version"])
+            set_committed_value(loaded, "balance", line["balance_after"])
+            set_committed_value(loaded, "version", line["version"])

@@ -13,11 +13,11 @@ def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def insert_unless_duplicate(session: AsyncSession, table: Table) -> Insert:
+def insert_unless_duplicate(dialect: str, table: Table) -> Insert:
     """INSERT … ON CONFLICT DO NOTHING against any unique key (both backends support the bare form).
 
     Concurrent inserts of one key wait for each other on PostgreSQL; the loser inserts nothing
     and reads the winner's row afterwards, instead of failing the whole transaction.
     """
-    insert: Any = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(table).on_conflict_do_nothing()
