@@ -66,7 +66,9 @@ async def post(session: AsyncSession, spec: EntrySpec) -> Entry:
     fingerprint = _fingerprint(spec, lines)
     ids = [line.account_id for line in lines]
 
-    # Core on the session's connection: the same transaction, without the ORM's per-statement work.
+    # The caller's pending ORM writes first (sessions do not autoflush), then Core on the session's
+    # connection: the same transaction, without the ORM's per-statement work.
+    await session.flush()
     connection = await session.connection()
     locked = {row.id: row for row in (await connection.execute(_LOCK_ACCOUNTS, {"ids": ids})).all()}
     for account_id in ids:
