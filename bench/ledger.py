@@ -2,13 +2,16 @@
 
     python -m bench ledger [--clients 32] [--transfers 3000] [--seconds 20] [--accounts 1000]
 
-Two workloads, each run by both implementations in the same process against the same tables:
-"spread" moves 1 between random pairs of many accounts; "hot" moves 1 from a random account
-into one hot account, so every transfer queues on that row's lock. The baseline does the same
-writes the way a careful hand-written service would: one UPDATE … RETURNING per account (with
-the overdraft check in SQL), the entry INSERT and the postings INSERT, in one transaction.
-After the runs, verify must find zero violations. PostgreSQL server: TALLY_BENCH_DATABASE_URL
-(default postgresql://postgres@127.0.0.1:5432); the database is created and dropped here.
+Two workloads, each run by every implementation in the same process against the same tables:
+"spread" moves 1 between random pairs of many accounts; "hot account" moves 1 from a random
+account into one hot account, so every transfer queues on that row's lock. The baseline does
+the same writes the way a careful hand-written service would: one UPDATE … RETURNING per
+account (with the overdraft check in SQL), the entry INSERT and the postings INSERT, in one
+transaction. Tally runs through a unit of work (session, commit) with the app's engine, whose
+pool pings each connection on checkout, and again without that ping, to show post()'s own cost.
+After the runs, verify must find zero violations (exit 1 otherwise). BENCH_DEBUG=1 prints each
+run with the client's CPU per transfer. PostgreSQL server: TALLY_BENCH_DATABASE_URL (default
+postgresql://postgres@127.0.0.1:5432); the database is created here and dropped afterwards.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ INSERT_POSTING = """
     INSERT INTO ledger_postings (account_id, version, entry_id, amount, asset, balance_after, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
+
+TALLY = "tally post()"
+UNPINGED = "tally post(), no pool pre-ping"
+BASELINE = "asyncpg baseline"
 
 Transfer = Callable[[uuid.UUID, uuid.UUID, str], Awaitable[None]]
 
@@ -135,10 +142,14 @@ async def bench(args: argparse.Namespace) -> int:
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = f"{server.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
     database: Database | None = None
+    unpinged: Database | None = None
     pool: asyncpg.Pool | None = None
     try:
         await upgrade_async(url)
-        database = Database.from_url(url, pool_size=args.clients, max_overflow=0, pool_pre_ping=args.pre_ping)
+        # The app's engine settings (pool pre-ping on: one extra round trip per checkout), and the
+        # same without the ping, to show what post() itself costs.
+        database = Database.from_url(url, pool_size=args.clients, max_overflow=0)
+        unpinged = Database.from_url(url, pool_size=args.clients, max_overflow=0, pool_pre_ping=False)
         pool = await asyncpg.create_pool(f"{server}/{name}", min_size=args.clients, max_size=args.clients)
         accounts, hot = await open_accounts(database, args.accounts)
         rng = random.Random(7)  # a fixed workload, the same for both implementations
@@ -150,12 +161,21 @@ async def bench(args: argparse.Namespace) -> int:
         def onto_hot() -> tuple[uuid.UUID, uuid.UUID]:
             return rng.choice(accounts), hot
 
-        implementations = {"tally post()": tally_transfer(database), "asyncpg baseline": baseline_transfer(pool)}
+        implementations = {
+            TALLY: tally_transfer(database),
+            UNPINGED: tally_transfer(unpinged),
+            BASELINE: baseline_transfer(pool),
+        }
         print(f"ledger bench: {args.clients} clients, up to {args.transfers} transfers or {args.seconds:g}s a run, "
-              f"{args.accounts} accounts, {args.rounds} rounds (order alternates), "
-              f"pool pre-ping {'on' if args.pre_ping else 'off'}, PostgreSQL {name}")
-        for label, transfer in implementations.items():  # warm connections and statement caches
-            await drive(args.clients, args.clients * 10, 10, spread, transfer, f"warm:{label}")
+              f"{args.accounts} accounts, {args.rounds} rounds (order alternates), PostgreSQL {name}")
+
+        async def only(label: str) -> None:
+            """Close the other implementations' connections (3 x 32 would pass max_connections)."""
+            for other, engine in ((TALLY, database), (UNPINGED, unpinged)):
+                if other != label:
+                    await engine.engine.dispose()
+            if label != BASELINE:
+                await pool.expire_connections()
 
         results: list[Result] = []
         for workload, pick in (("spread", spread), ("hot account", onto_hot)):
@@ -164,15 +184,21 @@ async def bench(args: argparse.Namespace) -> int:
                 if round_number % 2:
                     order.reverse()
                 for label, transfer in order:
+                    await only(label)  # then warm its connections and statement caches
+                    await drive(args.clients, args.clients * 5, 10, pick, transfer, f"warm:{workload}:{label}")
                     done, elapsed = await drive(args.clients, args.transfers, args.seconds, pick, transfer,
                                                 f"{workload}:{label}:{round_number}")
                     results.append(Result(workload, label, done, elapsed))
 
-        print(f"\n{'workload':<12} {'tally post() /s':>16} {'asyncpg baseline /s':>20} {'ratio':>7}")
+        def rate(workload: str, implementation: str) -> float:
+            return statistics.mean(r.rate for r in results if (r.workload, r.implementation) == (workload,
+                                                                                                    implementation))
+
+        print(f"\n{'workload':<12} {TALLY + ' /s':>17} {BASELINE + ' /s':>20} {'ratio':>6}"
+              f" {UNPINGED + ' /s':>30} {'ratio':>6}")
         for workload in ("spread", "hot account"):
-            tally = statistics.mean(r.rate for r in results if r.workload == workload and r.implementation[0] == "t")
-            base = statistics.mean(r.rate for r in results if r.workload == workload and r.implementation[0] == "a")
-            print(f"{workload:<12} {tally:>16.0f} {base:>20.0f} {tally / base:>7.2f}")
+            tally, bare, base = rate(workload, TALLY), rate(workload, UNPINGED), rate(workload, BASELINE)
+            print(f"{workload:<12} {tally:>17.0f} {base:>20.0f} {tally / base:>6.2f} {bare:>30.0f} {bare / base:>6.2f}")
 
         report = await ledger.run_verify(database)
         print(f"\nverify: {report.totals['entries']} entries, {report.totals['postings']} postings, "
@@ -183,8 +209,9 @@ async def bench(args: argparse.Namespace) -> int:
     finally:
         if pool is not None:
             await pool.close()
-        if database is not None:
-            await database.dispose()
+        for engine in (database, unpinged):
+            if engine is not None:
+                await engine.dispose()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
@@ -196,8 +223,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="time limit per run")
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--pre-ping", action=argparse.BooleanOptionalAction, default=True,
-                        help="ping each pooled connection on checkout, as the app's engine does (default on)")
     return asyncio.run(bench(parser.parse_args(argv)))
 
 

@@ -1,18 +1,18 @@
 """Posting journal entries: the only code in Tally that changes a balance.
 
-`post` runs in the caller's transaction and never commits:
+`post` runs in the caller's transaction and never commits. In one go (domain.ledger.writes):
 
 1. lock every touched account, in id order (`FOR NO KEY UPDATE`; SQLite's writer lock already
    serializes), so two entries over the same accounts queue instead of deadlocking;
-2. check the new balances in Python: a plain account going below zero is refused before
-   anything is written (INSUFFICIENT_FUNDS), so a refusal needs no savepoint;
-3. write (domain.ledger.writes): the entry under its unique idempotency key, ON CONFLICT DO
-   NOTHING, then the new cached balances and versions (absolute values: we hold the locks) and
-   the postings, each with the account's balance after it. If the key is taken (committed, or
-   committed while we waited on its index entry) nothing is written and the first entry is
-   returned, or IDEMPOTENCY_CONFLICT if its postings differ.
+2. check each account exists, holds the posting's asset and, unless it may go below zero,
+   stays at or above zero (else INSUFFICIENT_FUNDS);
+3. only if all that holds, insert the entry under its unique idempotency key (ON CONFLICT DO
+   NOTHING) and, only if that inserted a row, the new cached balances and versions and the
+   postings, each with the account's balance after it.
 
-Two statements for a transfer on PostgreSQL, four on SQLite, whatever the number of accounts.
+A refusal writes nothing, so it needs no savepoint. A taken key (committed, or committed while
+we waited on its index entry) returns the first entry, or IDEMPOTENCY_CONFLICT if its postings
+differ. One statement for any entry on PostgreSQL; four on SQLite.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ import hashlib
 import uuid
 from collections import defaultdict
 from dataclasses import replace
-from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -33,7 +32,7 @@ from domain.errors import NotFound, Validator
 from domain.ledger.assets import is_asset
 from domain.ledger.errors import AccountNotFound, IdempotencyConflict, InsufficientFunds, LedgerCode, refused
 from domain.ledger.types import Entry, EntrySpec, Posting, PostingSpec
-from domain.ledger.writes import write_entry
+from domain.ledger.writes import Line, apply_entry
 from tally.clock import clock
 
 accounts = LedgerAccount.__table__
@@ -44,12 +43,6 @@ MAX_POSTINGS = 64
 # Far from BIGINT's edge, so no sum of a few amounts overflows in SQL.
 MAX_AMOUNT = 2**53
 
-_LOCK_ACCOUNTS = (
-    select(accounts.c.id, accounts.c.asset, accounts.c.balance, accounts.c.version, accounts.c.allow_negative)
-    .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(accounts.c.id)
-    .with_for_update(key_share=True)
-)
 _FIND_ENTRY = (
     select(
         entries, postings.c.account_id, postings.c.amount, postings.c.asset, postings.c.balance_after,
@@ -64,64 +57,59 @@ async def post(session: AsyncSession, spec: EntrySpec) -> Entry:
     """Apply `spec` atomically in the caller's transaction and return the entry (see module doc)."""
     lines = _validated(spec)
     fingerprint = _fingerprint(spec, lines)
-    ids = [line.account_id for line in lines]
 
     # The caller's pending ORM writes first (sessions do not autoflush), then Core on the session's
     # connection: the same transaction, without the ORM's per-statement work.
     await session.flush()
     connection = await session.connection()
-    locked = {row.id: row for row in (await connection.execute(_LOCK_ACCOUNTS, {"ids": ids})).all()}
-    for account_id in ids:
-        if account_id not in locked:
-            raise AccountNotFound(account_id)
-
     now = clock.now()
-    lines_after: list[dict[str, Any]] = []
-    overdrawn: uuid.UUID | None = None
-    for line in lines:
-        account = locked[line.account_id]
-        if account.asset != line.asset:
-            message = f"The account holds {account.asset}, not {line.asset}."
-            raise refused(LedgerCode.ASSET_MISMATCH, message, "postings")
-        balance_after = account.balance + line.amount
-        if balance_after < 0 and not account.allow_negative and overdrawn is None:
-            overdrawn = account.id
-        lines_after.append({
-            "account_id": account.id, "version": account.version + 1, "amount": line.amount, "asset": line.asset,
-            "balance_after": balance_after,
-        })
-
-    if overdrawn is not None:
-        # A retry of an entry that went through must still get that entry back, not a refusal.
-        first = await _replay(session, spec.idempotency_key, fingerprint)
-        if first is not None:
-            return first
-        raise InsufficientFunds(overdrawn)
-
     entry_id = uuid.uuid4()
-    written = await write_entry(
+    applied = await apply_entry(
         connection,
         {
             "id": entry_id, "idempotency_key": spec.idempotency_key, "fingerprint": fingerprint,
             "reason": spec.reason, "memo": spec.memo, "reference_type": spec.reference_type,
             "reference_id": spec.reference_id, "reverses_entry_id": spec.reverses_entry_id, "created_at": now,
         },
-        lines_after,
+        lines,
     )
-    if not written:
-        first = await _replay(session, spec.idempotency_key, fingerprint)
-        if first is not None:
-            return first
-        # The key is free, so the unique index that refused us is the one on reverses_entry_id.
-        raise refused(LedgerCode.ALREADY_REVERSED, "This entry was already reversed.", "entry_id")
+    if not applied.written:
+        return await _explain_refusal(session, spec, fingerprint, lines, applied.lines)
 
-    _refresh_loaded_accounts(session, lines_after)
+    _refresh_loaded_accounts(session, applied.lines)
     return Entry(
         id=entry_id, idempotency_key=spec.idempotency_key, reason=spec.reason, memo=spec.memo,
         reference_type=spec.reference_type, reference_id=spec.reference_id,
         reverses_entry_id=spec.reverses_entry_id, created_at=now,
-        postings=tuple(Posting(**line) for line in lines_after),
+        postings=tuple(
+            Posting(account_id=line.account_id, amount=line.amount, asset=line.asset,
+                    balance_after=line.balance_after, version=line.version)
+            for line in applied.lines
+        ),
     )
+
+
+async def _explain_refusal(
+    session: AsyncSession, spec: EntrySpec, fingerprint: str, wanted: list[PostingSpec], checked: list[Line]
+) -> Entry:
+    """Nothing was written: return the first entry under this key, or raise what stopped us."""
+    found = {line.account_id for line in checked}
+    for posting in wanted:
+        if posting.account_id not in found:
+            raise AccountNotFound(posting.account_id)
+    for line in checked:
+        if line.asset != line.account_asset:
+            message = f"The account holds {line.account_asset}, not {line.asset}."
+            raise refused(LedgerCode.ASSET_MISMATCH, message, "postings")
+    # A retry of an entry that went through gets that entry back, even if the funds are gone now.
+    first = await _replay(session, spec.idempotency_key, fingerprint)
+    if first is not None:
+        return first
+    overdrawn = next((line.account_id for line in checked if line.overdraws), None)
+    if overdrawn is not None:
+        raise InsufficientFunds(overdrawn)
+    # Every check passed and the key is free: the unique index that refused us is on reverses_entry_id.
+    raise refused(LedgerCode.ALREADY_REVERSED, "This entry was already reversed.", "entry_id")
 
 
 async def transfer(
@@ -270,12 +258,12 @@ def _fingerprint(spec: EntrySpec, lines: list[PostingSpec]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _refresh_loaded_accounts(session: AsyncSession, lines: list[dict[str, Any]]) -> None:
+def _refresh_loaded_accounts(session: AsyncSession, lines: list[Line]) -> None:
     """Accounts already loaded in this session see the new balance (the UPDATE bypassed the ORM)."""
     if not session.identity_map:
         return
     for line in lines:
-        loaded = session.identity_map.get(identity_key(LedgerAccount, line["account_id"]))
+        loaded = session.identity_map.get(identity_key(LedgerAccount, line.account_id))
         if loaded is not None:
-            set_committed_value(loaded, "balance", line["balance_after"])
-            set_committed_value(loaded, "version", line["version"])
+            set_committed_value(loaded, "balance", line.balance_after)
+            set_committed_value(loaded, "version", line.version)
