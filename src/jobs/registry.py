@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from jobs import outbox
 from jobs.base import CronEntry, JobFunction
+from jobs.ledger import verify_ledger
 
 FUNCTIONS: list[JobFunction] = [
     outbox.deliver_message,
     outbox.sweep_outbox,
+    verify_ledger,
 ]
 
 CRON: list[CronEntry] = [
     # Every minute: re-drive messages whose delivery job was lost (Redis down, process killed).
     CronEntry(outbox.sweep_outbox),
+    # Nightly, in the quiet hour: a read-only snapshot, so it never blocks a posting.
+    CronEntry(verify_ledger, minute=17, hour=3),
 ]
 
 

@@ -1,4 +1,4 @@
-"""`tally`: serve, migrate, worker, export-schema."""
+"""`tally`: serve, migrate, worker, export-schema, ledger verify."""
 
 from __future__ import annotations
 
@@ -79,6 +79,34 @@ def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger_verify(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the verify summary; exit 1 on any violation (2 if the database cannot be read)."""
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from db.engine import Database
+    from db.unit_of_work import transaction
+    from domain.ledger.verify import record_run, run_verify
+
+    async def run() -> int:
+        database = Database.from_url(settings.database_url)
+        try:
+            report = await run_verify(database)
+            if args.record:
+                async with transaction(database) as session:
+                    await record_run(session, report)
+        except (SQLAlchemyError, OSError) as exc:
+            print(f"tally ledger verify: cannot read the ledger: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            await database.dispose()
+        print(json.dumps(report.as_json(), indent=2) if args.json else report.summary())
+        return 0 if report.ok else 1
+
+    return asyncio.run(run())
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="tally", description="Tally's GraphQL API server.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -92,6 +120,12 @@ def parser() -> argparse.ArgumentParser:
         run=_worker
     )
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)").set_defaults(run=_export_schema)
+    ledger = commands.add_parser("ledger", help="ledger maintenance")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    verify = ledger_commands.add_parser("verify", help="check every ledger invariant; exit 1 on a violation")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument("--record", action="store_true", help="also store the result for admin tools")
+    verify.set_defaults(run=_ledger_verify)
     return root
 
 
