@@ -16,6 +16,12 @@ connection that has failed, neither reachable through broadcaster's public API:
   connection (and, against a frozen server, wait forever in the handshake) only to say goodbye;
   once the link is discarded it is a no-op, since closing the connection unsubscribes anyway.
 
+broadcaster exports no Redis backend class (it lives in `broadcaster._backends.redis`) and
+`_pubsub_listener` is private, so this is written against broadcaster 0.3.x; if an upgrade renames
+it, the heartbeat still catches a dropped connection within `ping_interval`, and
+tests/realtime/test_bus_outage.py (a pub/sub connection killed with the heartbeat a minute away)
+fails.
+
 Everything else (its Redis client, SUBSCRIBE/UNSUBSCRIBE, message decoding, its queue and
 listener, `Broadcast`'s per-channel bookkeeping) is broadcaster's, used as is. Connection options
 ride on the URL (redis-py reads them from the query string), since the backend builds its client
