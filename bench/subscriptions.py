@@ -256,6 +256,8 @@ class Clients:
                             self.finished.append((message[1], message[2]))
                 except (EOFError, OSError):
                     loop.remove_reader(pipe.fileno())
+                    if not all_ready.done():
+                        all_ready.set_exception(RuntimeError("a client process died before connecting"))
                 self.changed.set()
 
             loop.add_reader(ours.fileno(), on_message)
