@@ -19,7 +19,9 @@ async def test_an_unknown_hash_asks_for_the_document(gql: GraphQLClient) -> None
     response = await gql.post({"extensions": _extensions()})
     body = response.json()
     assert response.status_code == 200
-    assert body["errors"] == [{"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]
+    assert body["errors"] == [
+        {"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}
+    ]
 
 
 async def test_a_registered_hash_runs_its_document_by_post_and_get(gql: GraphQLClient) -> None:
