@@ -26,6 +26,8 @@ from graph.earnings.subscriptions import EarningsSubscription
 from graph.errors import MaskUnexpectedErrors
 from graph.extensions import UnitOfWorkExtension
 from graph.node import resolve_node
+from graph.notifications.mutations import NotificationsMutation
+from graph.notifications.subscriptions import NotificationsSubscription
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,8 @@ class NodeQuery:
 
 # Each domain contributes its own root types; listed here explicitly, in product order.
 QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery)
-MUTATIONS: tuple[type, ...] = (SignInMutation, AccountMutation, EarningsMutation)
-SUBSCRIPTIONS: tuple[type, ...] = (EarningsSubscription,)
+MUTATIONS: tuple[type, ...] = (SignInMutation, AccountMutation, NotificationsMutation, EarningsMutation)
+SUBSCRIPTIONS: tuple[type, ...] = (NotificationsSubscription, EarningsSubscription)
 
 
 class TallySchema(strawberry.Schema):

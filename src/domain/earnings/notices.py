@@ -10,11 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models.earnings import Goal
 from domain.money import from_minor
-
-try:
-    from domain.notifications.service import notify
-except ImportError:  # pragma: no cover - until the notifications domain lands on main
-    notify = None
+from domain.notifications.service import notify
 
 GOAL_COMPLETED = "earnings.goal_completed"
 GOAL_MISSED = "earnings.goal_missed"
@@ -25,8 +21,6 @@ def _target(goal: Goal) -> str:
 
 
 async def goal_completed(session: AsyncSession, goal: Goal) -> None:
-    if notify is None:
-        return
     await notify(
         session,
         goal.user_id,
@@ -39,8 +33,6 @@ async def goal_completed(session: AsyncSession, goal: Goal) -> None:
 
 
 async def goal_missed(session: AsyncSession, goal: Goal) -> None:
-    if notify is None:
-        return
     await notify(
         session,
         goal.user_id,

@@ -18,10 +18,10 @@ from domain.earnings.earnings import EventKind
 from domain.earnings.policies import USES_EARNINGS
 from graph.context import Context
 from graph.earnings.enums import EarningEventKind
-from graph.earnings.live import fresh_context, user_events
 from graph.earnings.loaders import EarningById, PlatformById
 from graph.earnings.types import Earning, parse_uuid
 from graph.permissions import HasRole
+from graph.subscriptions import fresh_context, user_events
 
 EVENT_KINDS = {kind.value for kind in EventKind}
 
