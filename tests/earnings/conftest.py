@@ -15,6 +15,7 @@ from db.models.accounts import User
 from db.models.earnings import Earning, EarningsProfile, Goal, Platform
 from domain.actor import Role
 from tests.accounts.conftest import Person, make_person, people  # noqa: F401 - `people` is a fixture
+from tally.clock import clock
 from tests.support.client import GraphQLClient
 
 
@@ -34,6 +35,10 @@ def gid(type_name: str, raw_id: uuid.UUID | str) -> str:
     return relay.to_base64(type_name, raw_id)
 
 
+def raw_id(global_id: str) -> uuid.UUID:
+    return uuid.UUID(relay.GlobalID.from_id(global_id).node_id)
+
+
 async def set_profile(
     session: AsyncSession, user: User, *, plan: str = "FREE", currency: str = "USD", timezone: str = "UTC"
 ) -> EarningsProfile:
@@ -50,8 +55,6 @@ async def add_platform(
     session: AsyncSession, user: User, name: str = "Upwork", *, color: str = "#112233", archived: bool = False,
     category: str | None = None,
 ) -> Platform:
-    from tally.clock import clock
-
     platform = Platform(user_id=user.id, name=name, color=color, category=category,
                         archived_at=clock.now() if archived else None)
     session.add(platform)
@@ -99,7 +102,8 @@ async def create_platform(gql: GraphQLClient, person: Person, **fields: Any) -> 
 
 async def record(gql: GraphQLClient, person: Person, platform: Platform | str, **fields: Any) -> dict[str, Any]:
     platform_id = platform if isinstance(platform, str) else gid("Platform", platform.id)
-    variables = {"input": {"platformId": platform_id, "date": "2026-01-15", "amount": "100.00", **fields}}
+    today = clock.now().date().isoformat()
+    variables = {"input": {"platformId": platform_id, "date": today, "amount": "100.00", **fields}}
     response = await gql.contract("earnings", "RecordEarning", variables, token=person.token)
     return response.ok()["recordEarning"]
 
