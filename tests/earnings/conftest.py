@@ -14,8 +14,8 @@ from strawberry import relay
 from db.models.accounts import User
 from db.models.earnings import Earning, EarningsProfile, Goal, Platform
 from domain.actor import Role
-from tests.accounts.conftest import Person, make_person, people  # noqa: F401 - `people` is a fixture
 from tally.clock import clock
+from tests.accounts.conftest import Person, make_person, people  # noqa: F401 - `people` is a fixture
 from tests.support.client import GraphQLClient
 
 
