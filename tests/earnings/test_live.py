@@ -92,6 +92,12 @@ async def test_the_owner_hears_every_change_and_nobody_else_does(
     await otto_feed.close()
 
 
+async def test_nobody_signed_out_can_subscribe(server: LiveServer) -> None:
+    client = await GraphQLWebSocket(server.ws_url).connect()
+    await client.send({"type": "connection_init", "payload": {}})
+    assert await client.wait_closed() == 4403
+
+
 async def test_a_child_cannot_subscribe(server: LiveServer, committed_runtime: Runtime) -> None:
     from domain.actor import Role
 
