@@ -54,8 +54,10 @@ class Earning(UUIDPrimaryKey, Timestamps, Base):
     __table_args__ = (
         # Lists: a user's earnings newest first (the keyset order).
         Index("ix_earnings_user_date", "user_id", "date", "created_at", "id"),
-        # Summaries and goals: one user, one currency, a date range.
-        Index("ix_earnings_user_currency_date", "user_id", "currency", "date"),
+        # Summaries and goals: one user, one currency, a date range. It carries every column they
+        # read, so they are answered from the index alone (PostgreSQL and SQLite alike).
+        Index("ix_earnings_user_currency_date", "user_id", "currency", "date", "platform_id", "amount_minor",
+              "hours_centi"),
         CheckConstraint("amount_minor > 0", name="positive_amount"),
         CheckConstraint("hours_centi IS NULL OR hours_centi >= 0", name="hours_not_negative"),
     )

@@ -76,7 +76,11 @@ def upgrade() -> None:
         sa.CheckConstraint("hours_centi IS NULL OR hours_centi >= 0", name=op.f("ck_earnings_hours_not_negative")),
     )
     op.create_index("ix_earnings_user_date", "earnings", ["user_id", "date", "created_at", "id"])
-    op.create_index("ix_earnings_user_currency_date", "earnings", ["user_id", "currency", "date"])
+    op.create_index(
+        "ix_earnings_user_currency_date",
+        "earnings",
+        ["user_id", "currency", "date", "platform_id", "amount_minor", "hours_centi"],
+    )
     op.create_index("ix_earnings_platform_id", "earnings", ["platform_id"])
 
     op.create_table(
