@@ -173,6 +173,27 @@ async def summary_latency(database: Database, pool: asyncpg.Pool, user_id: uuid.
         print(f"{'  hand-written, 4 GROUP BYs, asyncpg':<44} {describe(slow)}  {statistics.median(slow) / floor:5.2f}")
 
 
+async def drive(http: httpx.AsyncClient, payload: dict[str, Any], headers: dict[str, str], clients: int,
+                seconds: float) -> tuple[int, float, list[float]]:
+    """`clients` loops posting `payload` until the deadline: (requests done, elapsed, latencies in ms)."""
+    done = 0
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            response = await http.post("/graphql", json=payload, headers=headers)
+            response.raise_for_status()
+            latencies.append((time.perf_counter() - started) * 1000)
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return done, time.perf_counter() - started, latencies
+
+
 async def dashboard_rate(runtime: Runtime, token: str, clients: int, seconds: float) -> None:
     app = create_app(runtime=runtime)
     document = contract_operation("earnings", "EarningsDashboard")
@@ -186,25 +207,10 @@ async def dashboard_rate(runtime: Runtime, token: str, clients: int, seconds: fl
             headers = {"authorization": f"Bearer {token}"}
             check = (await http.post("/graphql", json=payload, headers=headers)).json()
             assert "errors" not in check, check
-            done = 0
-            latencies: list[float] = []
-            deadline = time.perf_counter() + seconds
-
-            async def client() -> None:
-                nonlocal done
-                while time.perf_counter() < deadline:
-                    started = time.perf_counter()
-                    response = await http.post("/graphql", json=payload, headers=headers)
-                    response.raise_for_status()
-                    latencies.append((time.perf_counter() - started) * 1000)
-                    done += 1
-
-            started = time.perf_counter()
-            await asyncio.gather(*(client() for _ in range(clients)))
-            elapsed = time.perf_counter() - started
-            count = check["data"]["me"]["earningsSummary"]
+            done, elapsed, latencies = await drive(http, payload, headers, clients, seconds)
+            summary = check["data"]["me"]["earningsSummary"]
             print(f"{'  window ' + label:<44} {done / elapsed:8.1f} {statistics.mean(latencies):8.1f}"
-                  f"  (summary total {count['total']['amount']} USD)")
+                  f"  (summary total {summary['total']['amount']} USD)")
 
 
 async def bench(args: argparse.Namespace) -> int:
