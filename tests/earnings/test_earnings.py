@@ -303,3 +303,31 @@ async def test_records_are_not_ledger_entries(gql: GraphQLClient, session: Async
     platform = await add_platform(session, fran.user)
     await record(gql, fran, platform)
     assert await count(session, JournalEntry) == await count(session, JournalPosting) == 0
+
+
+
+@pytest.mark.postgres
+async def test_of_two_deletes_at_once_the_second_finds_nothing(committed_runtime: Any) -> None:
+    import asyncio
+
+    from domain.actor import Actor, Role
+    from domain.earnings.earnings import delete_earning
+    from domain.errors import DomainError
+    from tests.support.live import committed_person
+
+    # Given an earning
+    fran = await committed_person(committed_runtime, email="fran@example.com")
+    async with committed_runtime.database.sessions() as session:
+        earning = await add_earning(session, await add_platform(session, fran.user), today(), 100)
+    actor = Actor(user_id=fran.user.id, role=Role.MEMBER)
+    database = committed_runtime.database
+    async with database.sessions() as first, database.sessions() as second:
+        # When one tab deletes it and, before that commits, another tab deletes it too
+        await delete_earning(first, actor, earning.id)
+        late = asyncio.create_task(delete_earning(second, actor, earning.id))
+        await asyncio.sleep(0.2)  # the second reaches the row and waits on the first's lock
+        await first.commit()
+        # Then the second is told it no longer exists, rather than "deleting" it again
+        with pytest.raises(DomainError) as refused:
+            await late
+        assert refused.value.code == "NOT_FOUND"

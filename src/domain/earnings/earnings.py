@@ -190,9 +190,11 @@ async def record_earning(session: AsyncSession, actor: Actor, data: NewEarning) 
 async def get_earning(session: AsyncSession, user_id: uuid.UUID, earning_id: uuid.UUID | None) -> Earning:
     if earning_id is None:
         raise EarningNotFound()
+    # Locked: of two changes at once the second waits, then sees the first (a deleted row is gone).
     earning = await session.scalar(
         select(Earning)
         .where(Earning.id == earning_id, Earning.user_id == user_id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     )
     if earning is None:

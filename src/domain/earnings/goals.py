@@ -136,6 +136,7 @@ async def complete_reached_goals(session: AsyncSession, user_id: uuid.UUID, curr
     active = list(await session.scalars(
         select(Goal)
         .where(Goal.user_id == user_id, Goal.currency == currency, Goal.status == GoalStatus.ACTIVE.value)
+        .order_by(Goal.id)  # one lock order for every writer, so two never deadlock
         .with_for_update()
         .execution_options(populate_existing=True)
     ))
