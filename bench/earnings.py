@@ -6,7 +6,7 @@ One user with `--earnings` earnings (USD, with a tenth in EUR) on 8 platforms ov
 on a fresh PostgreSQL database. Then:
 
 1. Summary latency over a one-year and a three-year window, median and p95 of `--repeat` runs
-   each, for: Tally's `summarize()` on a session (the SQL the API runs, plus the ORM and result
+   each (the three take turns), for: Tally's `summarize()` on a session (the SQL the API runs, plus the ORM and result
    handling); the same statement written by hand and run with asyncpg (`fetch`), the floor for
    this SQL; and, for scale, the naive hand-written form (four GROUP BYs over the table). The
    statement count per summary is printed too (it is 1 whatever the size).
@@ -113,14 +113,17 @@ async def seed(database: Database, size: int) -> tuple[uuid.UUID, str]:
     return user.id, tokens.access_token
 
 
-async def timed(run: Callable[[], Awaitable[Any]], repeat: int) -> list[float]:
-    for _ in range(3):  # warm connections, statement caches and the buffer cache
-        await run()
-    timings = []
+async def timed_together(runs: list[Callable[[], Awaitable[Any]]], repeat: int) -> list[list[float]]:
+    """Each run `repeat` times, taking turns, so drifting load on the machine hits them alike."""
+    for run in runs:
+        for _ in range(3):  # warm connections, statement caches and the buffer cache
+            await run()
+    timings: list[list[float]] = [[] for _ in runs]
     for _ in range(repeat):
-        started = time.perf_counter()
-        await run()
-        timings.append((time.perf_counter() - started) * 1000)
+        for run, times in zip(runs, timings, strict=True):
+            started = time.perf_counter()
+            await run()
+            times.append((time.perf_counter() - started) * 1000)
     return timings
 
 
@@ -158,13 +161,11 @@ async def summary_latency(database: Database, pool: asyncpg.Pool, user_id: uuid.
                 for sql in NAIVE_SQL:
                     await connection.fetch(sql, user_id, "USD", start, today)
 
-        base = await timed(baseline, repeat)
-        event.listen(database.engine.sync_engine, "before_cursor_execute", record)
         statements.clear()
-        ours = await timed(tally_summary, repeat)
+        event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+        base, ours, slow = await timed_together([baseline, tally_summary, naive], repeat)
         event.remove(database.engine.sync_engine, "before_cursor_execute", record)
         per_call = len(statements) / (repeat + 3)
-        slow = await timed(naive, repeat)
         floor = statistics.median(base)
         print(f"-- {label}: {rows_in_range:,} USD earnings in range")
         print(f"{'  tally summarize()':<44} {describe(ours)}  {statistics.median(ours) / floor:5.2f}"
