@@ -53,6 +53,9 @@ async def user_events(info: Info, kinds: set[str]) -> AsyncIterator[dict]:
         async with context.runtime.bus.subscribe(channel) as events:
             async for message in events:
                 if message.get("kind") in kinds:
+                    # Nested fields of this event resolve on the connection's context: give them
+                    # fresh loaders, so they read the database as it is now.
+                    context.forget_loaded()
                     yield message
     except SlowConsumer:
         log.warning("closing a websocket that fell behind on %s", channel)
