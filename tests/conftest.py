@@ -170,7 +170,7 @@ async def session(runtime: Runtime) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 async def gql(runtime: Runtime) -> AsyncIterator[GraphQLClient]:
-    client = GraphQLClient(create_app(runtime=runtime))
+    client = GraphQLClient(create_app(runtime=runtime), after_request=runtime.jobs.drain)
     try:
         yield client
     finally:

@@ -24,6 +24,8 @@ from graph.accounts.queries import AccountsQuery
 from graph.errors import MaskUnexpectedErrors
 from graph.extensions import UnitOfWorkExtension
 from graph.node import resolve_node
+from graph.notifications.mutations import NotificationsMutation
+from graph.notifications.subscriptions import NotificationsSubscription
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,8 @@ class NodeQuery:
 
 # Each domain contributes its own root types; listed here explicitly, in product order.
 QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery)
-MUTATIONS: tuple[type, ...] = (SignInMutation, AccountMutation)
-SUBSCRIPTIONS: tuple[type, ...] = ()
+MUTATIONS: tuple[type, ...] = (SignInMutation, AccountMutation, NotificationsMutation)
+SUBSCRIPTIONS: tuple[type, ...] = (NotificationsSubscription,)
 
 
 class TallySchema(strawberry.Schema):

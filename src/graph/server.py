@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -12,13 +13,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from db.unit_of_work import UnitOfWork
-from graph.auth import authenticate
+from domain.accounts import tokens
+from graph.auth import actor_for_token, authenticate, bearer_token, client_ip
 from graph.context import Context
+from graph.subscriptions import watch_session
 from tally.logs import request_id_var
 from tally.runtime import Runtime
 from tally.settings import Settings
@@ -45,7 +50,7 @@ class TallyGraphQL(GraphQL[Context, None]):
         if isinstance(request, Request):
             request.state.sub_response = response
         authorization = request.headers.get("authorization") if isinstance(request, Request) else None
-        return Context(
+        context = Context(
             request=request,
             response=response,
             runtime=self.runtime,
@@ -53,9 +58,34 @@ class TallyGraphQL(GraphQL[Context, None]):
             actor=await authenticate(self.runtime, request, authorization),
             request_id=request_id_var.get(),
         )
+        request.state.tally_context = context
+        return context
 
     async def get_root_value(self, request: Any) -> None:
         return None
+
+    async def on_ws_connect(self, context: Context) -> None:  # type: ignore[override]
+        """Authenticate the connection from connection_init; no valid token closes it with 4403."""
+        token = bearer_token(str(context.connection_params.get("authorization") or ""))
+        claims = tokens.decode_access_token(self.runtime.settings.secret_key or "", token) if token else None
+        websocket = context.request
+        actor = await actor_for_token(
+            self.runtime, token, client_ip(websocket), websocket.headers.get("user-agent")
+        )
+        if claims is None or not actor.is_authenticated:
+            raise ConnectionRejectionError()
+        context.actor = actor
+        context.session_watch = asyncio.create_task(watch_session(context, claims.expires_at))
+        return None
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            if isinstance(request, WebSocket):
+                watch = getattr(getattr(request.state, "tally_context", None), "session_watch", None)
+                if watch is not None:
+                    watch.cancel()
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response = process_result(result)

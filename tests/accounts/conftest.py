@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models.accounts import SecurityEvent, User
 from domain.accounts import passwords, sessions
 from domain.actor import Actor, Role
+from domain.notifications.providers import Providers
 from tally.runtime import Runtime
 from tests.support.client import GraphQLClient
 
@@ -62,9 +63,7 @@ class Outbox:
 @pytest.fixture(autouse=True)
 def outbox(runtime: Runtime, tmp_path: Path) -> Outbox:
     directory = tmp_path / "outbox"
-    runtime.settings = runtime.settings.model_copy(
-        update={"email_url": f"file://{directory}", "sms_url": f"file://{directory}"}
-    )
+    runtime.providers = Providers(f"file://{directory}", f"file://{directory}")
     return Outbox(directory)
 
 

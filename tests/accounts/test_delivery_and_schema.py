@@ -1,38 +1,37 @@
-"""The minimal outbox's providers, and the migration matching the models."""
+"""Account mail through the outbox, and the migration matching the models."""
 
 from __future__ import annotations
-
-import logging
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import db.models
-from domain.accounts.delivery import Message, deliver
+from db.models.notifications import MessageStatus, OutboxMessage
 from tests.accounts.conftest import Outbox
+from tests.support.client import GraphQLClient
 
 ACCOUNTS_TABLES = {
     "users", "sign_ins", "refresh_tokens", "trusted_devices", "otp_challenges", "account_tokens", "security_events"
 }
 
 
-async def test_the_file_provider_writes_one_json_file_per_message(tmp_path: Path) -> None:
-    await deliver(f"file://{tmp_path}", Message("sms", "+15550109999", "otp", "code 123456", data={"code": "123456"}))
-    await deliver(f"file://{tmp_path}", Message("email", "a@example.com", "otp", "code 654321", subject="Code"))
-    messages = Outbox(tmp_path).messages()
-    assert [(m["channel"], m["to"], m["data"]) for m in messages] == [
-        ("sms", "+15550109999", {"code": "123456"}),
-        ("email", "a@example.com", {}),
-    ]
-
-
-async def test_the_console_provider_logs(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="domain.accounts.delivery"):
-        await deliver("console://", Message("email", "a@example.com", "verify_email", "hello"))
-    assert "a@example.com" in caplog.text
+async def test_account_mail_goes_through_the_outbox_and_secrets_are_wiped_once_sent(
+    gql: GraphQLClient, session: AsyncSession, outbox: Outbox
+) -> None:
+    # When someone registers
+    await gql.contract(
+        "accounts", "Register",
+        {"input": {"email": "grace@example.com", "password": "a long enough secret", "name": "Grace"}},
+    )
+    # Then the verification mail was written to the outbox and delivered by its job
+    row = (await session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "grace@example.com"))).one()
+    assert (row.kind, row.status) == ("verify_email", MessageStatus.SENT)
+    # and the link it carried is readable by its recipient only, not in the database any more
+    assert outbox.token("verify_email", to="grace@example.com")
+    assert row.data is None and "token" not in row.body
 
 
 # SQLite cannot reflect the lower(email) indexes; PostgreSQL compares them.

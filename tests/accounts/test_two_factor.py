@@ -104,7 +104,7 @@ async def test_sms_codes_go_to_the_phone(gql: GraphQLClient, session: AsyncSessi
     challenge = (await login(gql, "ada@example.com", PASSWORD))["otpChallenge"]
     assert challenge["channel"] == "SMS"
     message = outbox.last("otp")
-    assert (message["channel"], message["to"]) == ("sms", "+15550109999")
+    assert (message["channel"], message["to"]) == ("SMS", "+15550109999")
     assert (await verify(gql, challenge["id"], outbox.code()))["errors"] == []
 
 

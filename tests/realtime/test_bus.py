@@ -154,3 +154,37 @@ async def test_subscribe_returns_once_redis_confirms(shared_redis_url: str) -> N
                 assert await _next(subscription) == {"n": n}
     finally:
         await bus.disconnect()
+
+
+async def test_a_channel_left_and_joined_again_at_once_still_receives(bus: EventBus) -> None:
+    # Given a channel that is left and joined again straight away, many times over (broadcaster's
+    # unsubscribe of the old subscription and subscribe of the new one race each other)
+    for n in range(20):
+        async with bus.subscribe("again") as subscription:
+            # When an event is published the moment subscribe returns
+            await bus.publish("again", {"n": n})
+            # Then it arrives every time
+            assert await _next(subscription) == {"n": n}
+    assert bus.subscriber_count("again") == 0
+
+
+async def test_another_process_joining_a_channel_sends_nothing_to_its_subscribers(
+    shared_redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    namespace = _namespace()
+    api_1 = EventBus(shared_redis_url, namespace=namespace)
+    api_2 = EventBus(shared_redis_url, namespace=namespace)
+    await api_1.connect()
+    await api_2.connect()
+    try:
+        async with api_1.subscribe("user:7") as here:
+            # When another process subscribes to the channel (confirming its subscription through it)
+            async with api_2.subscribe("user:7"):
+                # Then the subscriber here gets nothing but the next real event
+                await api_2.publish("user:7", {"real": True})
+                assert await _next(here) == {"real": True}
+                assert here.pending == 0
+                assert "malformed" not in caplog.text
+    finally:
+        await api_1.disconnect()
+        await api_2.disconnect()

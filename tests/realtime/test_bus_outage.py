@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import Database
@@ -106,6 +108,32 @@ async def test_a_frozen_redis_is_noticed_by_ping_and_recovered(private_redis: Pr
             await bus.publish("c", {"back": True})
             assert await _next(subscription) == {"back": True}
     finally:
+        await bus.disconnect()
+
+
+async def test_a_dropped_pubsub_connection_is_noticed_at_once_and_resubscribed(
+    private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a subscribed bus whose heartbeat is a minute away
+    bus = EventBus(private_redis.url, namespace="dropped", ping_interval=60)
+    await bus.connect()
+    admin = Redis.from_url(private_redis.url)
+    try:
+        async with bus.subscribe("c") as subscription:
+            # When Redis stays up but closes the pub/sub connection (broadcaster alone would leave
+            # every subscriber waiting forever here: its issue 144)
+            assert await admin.client_kill_filter(_type="pubsub") == 1
+            # Then the bus notices without waiting for the heartbeat, resubscribes, and events flow
+            await eventually(lambda: "Redis connection lost" in caplog.text, what="the drop to be noticed")
+            await eventually(lambda: bus.healthy, what="the bus to reconnect")
+            await bus.publish("c", {"back": True})
+            assert await _next(subscription) == {"back": True}
+        # And the dead connection's error was handled, not left for asyncio to report
+        gc.collect()
+        await asyncio.sleep(0)
+        assert "exception was never retrieved" not in caplog.text
+    finally:
+        await admin.aclose()
         await bus.disconnect()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,12 @@ class GraphQLResponse:
 
 
 class GraphQLClient:
-    def __init__(self, app: Any, base_url: str = "http://tally.test") -> None:
+    def __init__(
+        self, app: Any, base_url: str = "http://tally.test", after_request: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        # Tests pass the in-process queue's drain: what a request set off (jobs, deliveries) has
+        # finished before the test looks, and never races the test's own writes.
+        self.after_request = after_request
         self.http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 50000)), base_url=base_url
         )
@@ -57,7 +63,10 @@ class GraphQLClient:
         if bearer:
             all_headers["authorization"] = f"Bearer {bearer}"
         all_headers.update(headers or {})
-        return await self.http.post("/graphql", json=payload, headers=all_headers)
+        response = await self.http.post("/graphql", json=payload, headers=all_headers)
+        if self.after_request is not None:
+            await self.after_request()
+        return response
 
     async def execute(
         self,

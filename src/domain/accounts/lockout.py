@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models.accounts import User
 from tally.clock import clock
+from tally.effects import publish
 
 MAX_FAILED_ATTEMPTS = 5
 LOCK_DURATION = timedelta(minutes=30)
@@ -59,6 +60,9 @@ async def record_failure(session: AsyncSession, user_id: uuid.UUID) -> Failure:
     if row is None:
         return Failure(failed_attempts=0, locked_until=now + LOCK_DURATION, already_locked=True)
     locked_until = row[1]
+    if locked_until is not None:
+        # Live connections of a locked account end at once (graph.subscriptions watches this).
+        publish(session, f"user:{user_id}", {"kind": "account_locked"})
     return Failure(failed_attempts=row[0], locked_until=locked_until, locked_now=locked_until is not None)
 
 

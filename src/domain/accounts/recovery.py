@@ -36,7 +36,7 @@ async def request_password_reset(session: AsyncSession, actor: Actor, email: str
     if user is None or not user.email:
         return
     token = link_tokens.issue(session, user.id, Purpose.RESET_PASSWORD)
-    delivery.send(
+    await delivery.send(
         session,
         delivery.Message(
             "email",

@@ -43,16 +43,16 @@ async def register(session: AsyncSession, actor: Actor, data: Register) -> Regis
         users.NewUser(name=data.name, password=data.password, email=data.email, phone=data.phone, role=Role.MEMBER),
     )
     security_events.record(session, EventType.REGISTERED, actor, user.id)
-    send_verification(session, user)
+    await send_verification(session, user)
     tokens = await sessions.start_sign_in(session, actor, user, method="registration")
     return Registered(user=user, tokens=tokens)
 
 
-def send_verification(session: AsyncSession, user: User) -> None:
+async def send_verification(session: AsyncSession, user: User) -> None:
     if not user.email:
         return
     token = link_tokens.issue(session, user.id, Purpose.VERIFY_EMAIL)
-    delivery.send(
+    await delivery.send(
         session,
         delivery.Message(
             "email",

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models.accounts import RefreshToken, SignIn, User
@@ -25,8 +25,9 @@ from domain.accounts import security_events, tokens
 from domain.accounts.errors import AttemptRefused, Code, refuse
 from domain.accounts.security_events import EventType
 from domain.actor import Actor
+from domain.notifications.service import notify
 from tally.clock import clock
-from tally.effects import runtime_of
+from tally.effects import publish, runtime_of
 
 if TYPE_CHECKING:
     from tally.runtime import Runtime
@@ -69,6 +70,7 @@ def _new_refresh_token(session: AsyncSession, sign_in_id: uuid.UUID) -> str:
 
 async def start_sign_in(session: AsyncSession, actor: Actor, user: User, **details: object) -> Tokens:
     """A new signed-in device for `user`: its first refresh token and an access token."""
+    await _tell_of_a_new_device(session, actor, user)
     sign_in = SignIn(
         id=uuid.uuid4(),
         user_id=user.id,
@@ -83,6 +85,36 @@ async def start_sign_in(session: AsyncSession, actor: Actor, user: User, **detai
     security_events.record(session, EventType.SIGNED_IN, actor, user.id, sign_in_id=str(sign_in.id), **details)
     await session.flush()
     return Tokens(access.token, access.expires_at, refresh, sign_in.id)
+
+
+async def _tell_of_a_new_device(session: AsyncSession, actor: Actor, user: User) -> None:
+    """Notify (in-app and by email) a sign-in from a device this account has not used before.
+
+    A device is known by its user agent. The very first sign-in (registration) is no news.
+    """
+    user_agent = (actor.user_agent or "")[:400] or None
+    same_device = SignIn.user_agent == user_agent if user_agent else SignIn.user_agent.is_(None)
+    any_before, this_device_before = (
+        await session.execute(
+            select(
+                exists().where(SignIn.user_id == user.id),
+                exists().where(SignIn.user_id == user.id, same_device),
+            )
+        )
+    ).one()
+    if not any_before or this_device_before:
+        return
+    where = f" from {actor.ip}" if actor.ip else ""
+    await notify(
+        session,
+        user.id,
+        type="security.new_sign_in",
+        title="New sign-in to your account",
+        message=f"Your account was signed in on a new device ({user_agent or 'unknown device'}){where}. "
+        "If this was not you, change your password.",
+        style="MODAL",
+        data={"ip": actor.ip, "userAgent": user_agent},
+    )
 
 
 async def _find(session: AsyncSession, refresh_token: str) -> tuple[RefreshToken, SignIn] | None:
@@ -144,12 +176,18 @@ async def revoke(session: AsyncSession, sign_in_ids: Iterable[uuid.UUID], reason
     ids = list(sign_in_ids)
     if not ids:
         return
-    await session.execute(
-        update(SignIn)
-        .where(SignIn.id.in_(ids), SignIn.revoked_at.is_(None))
-        .values(revoked_at=clock.now(), revoked_reason=reason)
-        .execution_options(synchronize_session="fetch")
-    )
+    revoked = (
+        await session.execute(
+            update(SignIn)
+            .where(SignIn.id.in_(ids), SignIn.revoked_at.is_(None))
+            .values(revoked_at=clock.now(), revoked_reason=reason)
+            .returning(SignIn.id, SignIn.user_id)
+            .execution_options(synchronize_session="fetch")
+        )
+    ).all()
+    for sign_in_id, user_id in revoked:
+        # Live connections of this sign-in end at once (graph.subscriptions watches this).
+        publish(session, f"user:{user_id}", {"kind": "session_revoked", "signInId": str(sign_in_id)})
     runtime = runtime_of(session)
 
     async def _forget() -> None:

@@ -81,9 +81,9 @@ async def start_challenge(session: AsyncSession, actor: Actor, user: User) -> Ot
     session.add(challenge)
     text = f"Your Tally sign-in code is {code}. It expires in {int(OTP_LIFETIME.total_seconds() // 60)} minutes."
     if channel is Channel.SMS and user.phone:
-        delivery.send(session, delivery.Message("sms", user.phone, "otp", text, data={"code": code}))
+        await delivery.send(session, delivery.Message("sms", user.phone, "otp", text, data={"code": code}))
     else:
-        delivery.send(
+        await delivery.send(
             session,
             delivery.Message("email", user.email or "", "otp", text, subject="Your sign-in code", data={"code": code}),
         )

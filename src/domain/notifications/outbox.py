@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,8 @@ SWEEP_GRACE = timedelta(minutes=1)
 # with the default backoff that is about an hour of a provider being down.
 MAX_ATTEMPTS = 20
 _ERROR_LIMIT = 1000
+# Messages carrying a secret (codes, sign-in links): their text is wiped once delivered.
+SECRET_KINDS = ("otp", "verify_email", "reset_password")
 
 
 def delivery_job_id(message_id: uuid.UUID, attempts: int) -> str:
@@ -47,10 +50,15 @@ async def queue_message(
     subject: str,
     body: str,
     dedupe_key: str | None = None,
+    *,
+    kind: str = "message",
+    data: dict[str, Any] | None = None,
+    not_before: datetime | None = None,
 ) -> OutboxMessage:
     """Write a message in the caller's transaction; its delivery starts after the commit.
 
     With a `dedupe_key` already used, the existing message is returned and nothing new is sent.
+    `not_before` holds it back (quiet hours); `kind` and `data` name what it is about.
     """
     channel = MessageChannel(channel)
     recipient = recipient.strip()
@@ -66,9 +74,11 @@ async def queue_message(
         subject=subject,
         body=body,
         dedupe_key=dedupe_key,
+        kind=kind,
+        data=data,
         status=MessageStatus.PENDING,
         attempts=0,
-        next_attempt_at=clock.now(),
+        next_attempt_at=max(clock.now(), not_before or clock.now()),
     )
     try:
         # A savepoint: a concurrent writer of the same key fails only this insert, not the caller.
@@ -82,7 +92,11 @@ async def queue_message(
         if existing is None:
             raise
         return existing
-    enqueue(session, DELIVER_JOB, str(message.id), job_id=delivery_job_id(message.id, 0))
+    delay = message.next_attempt_at - clock.now()
+    enqueue(
+        session, DELIVER_JOB, str(message.id), job_id=delivery_job_id(message.id, 0),
+        defer_by=delay if delay > timedelta(0) else None,
+    )
     return message
 
 
@@ -118,16 +132,30 @@ async def claim(session: AsyncSession, message_id: uuid.UUID, now: datetime) -> 
                 OutboxMessage.subject,
                 OutboxMessage.body,
                 OutboxMessage.attempts,
+                OutboxMessage.kind,
+                OutboxMessage.data,
+                OutboxMessage.created_at,
             ).where(OutboxMessage.id == message_id)
         )
     ).one()
-    return Claimed(OutgoingMessage(message_id, row.channel, row.recipient, row.subject, row.body), row.attempts)
+    message = OutgoingMessage(
+        message_id, row.channel, row.recipient, row.subject, row.body,
+        kind=row.kind, data=row.data, created_at=row.created_at,
+    )
+    return Claimed(message, row.attempts)
 
 
 async def record_sent(session: AsyncSession, message_id: uuid.UUID, provider_id: str | None, now: datetime) -> None:
     await _finish(
         session, message_id, now,
         status=MessageStatus.SENT, sent_at=now, last_error=None, provider_message_id=provider_id,
+    )
+    # A delivered sign-in code or link has no business staying readable in the database.
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.kind.in_(SECRET_KINDS))
+        .values(body="[delivered; redacted]", data=None)
+        .execution_options(synchronize_session=False)
     )
 
 

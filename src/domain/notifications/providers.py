@@ -21,8 +21,9 @@ import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -42,6 +43,9 @@ class OutgoingMessage:
     recipient: str
     subject: str
     body: str
+    kind: str = "message"
+    data: dict[str, Any] | None = None
+    created_at: datetime | None = None
 
 
 class DeliveryError(Exception):
@@ -85,9 +89,13 @@ class FileProvider:
             "to": message.recipient,
             "subject": message.subject,
             "body": message.body,
+            "kind": message.kind,
+            "data": message.data or {},
         }
         # Written whole then renamed, so a reader never sees half a message; a resend overwrites.
-        final = self.directory / f"{message.id}.json"
+        # Names sort in the order the messages were queued.
+        stamp = message.created_at.strftime("%Y%m%dT%H%M%S%f") if message.created_at else "0"
+        final = self.directory / f"{stamp}-{message.id}.json"
         partial = final.with_suffix(".json.partial")
         partial.write_text(json.dumps(document, indent=2))
         partial.replace(final)

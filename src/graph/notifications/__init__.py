@@ -1,0 +1,1 @@
+"""GraphQL for notifications: the bell, the list, preferences and the live feed."""
