@@ -23,6 +23,8 @@ from graph.accounts.mutations import AccountMutation, SignInMutation
 from graph.accounts.queries import AccountsQuery
 from graph.errors import MaskUnexpectedErrors
 from graph.extensions import UnitOfWorkExtension
+from graph.family.mutations import FamilyMutation
+from graph.family.subscriptions import FamilySubscription
 from graph.node import resolve_node
 from graph.notifications.mutations import NotificationsMutation
 from graph.notifications.subscriptions import NotificationsSubscription
@@ -43,8 +45,8 @@ class NodeQuery:
 
 # Each domain contributes its own root types; listed here explicitly, in product order.
 QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery)
-MUTATIONS: tuple[type, ...] = (SignInMutation, AccountMutation, NotificationsMutation)
-SUBSCRIPTIONS: tuple[type, ...] = (NotificationsSubscription,)
+MUTATIONS: tuple[type, ...] = (SignInMutation, AccountMutation, NotificationsMutation, FamilyMutation)
+SUBSCRIPTIONS: tuple[type, ...] = (NotificationsSubscription, FamilySubscription)
 
 
 class TallySchema(strawberry.Schema):

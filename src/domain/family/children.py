@@ -25,7 +25,6 @@ from domain.family.policies import managed_children, visible_children
 from tally.clock import clock
 
 OLDEST_BIRTHDAY = date(1900, 1, 1)
-UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -39,9 +38,11 @@ class NewChild:
 @dataclass(frozen=True)
 class ChildChanges:
     child_id: uuid.UUID | None
-    # Left out: unchanged. A birthday of None clears it.
+    # None: unchanged.
     name: str | None = None
-    birthday: date | None | object = UNSET
+    # Only looked at when `set_birthday`; then None clears it.
+    birthday: date | None = None
+    set_birthday: bool = False
 
 
 def _check_birthday(check: Validator, birthday: date | None) -> None:
@@ -101,15 +102,15 @@ async def update_child(session: AsyncSession, actor: Actor, data: ChildChanges) 
     name = data.name.strip() if data.name is not None else None
     if name is not None:
         check.check(0 < len(name) <= users.MAX_NAME, "name", f"Give a name of 1 to {users.MAX_NAME} characters.")
-    if data.birthday is not UNSET:
-        _check_birthday(check, data.birthday)  # type: ignore[arg-type]
+    if data.set_birthday:
+        _check_birthday(check, data.birthday)
     check.raise_if_any()
     if name is not None:
         user = await session.get(User, child.user_id)
         assert user is not None, "a family row's user is deleted with it"
         user.name = name
-    if data.birthday is not UNSET:
-        child.birthday = data.birthday  # type: ignore[assignment]
+    if data.set_birthday:
+        child.birthday = data.birthday
     await session.flush()
     return await managed_child(session, actor, child.user_id)
 

@@ -12,14 +12,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models.family import FamilyChild, FamilyGift, FamilyTask
-
-try:
-    from domain.notifications.service import notify
-except ImportError:  # TEMPORARY: until the notifications branch lands on main (remove on merge)
-
-    async def notify(session: AsyncSession, recipient_id: uuid.UUID, **kwargs: object) -> None:  # type: ignore[misc]
-        return None
-
+from domain.notifications.service import notify
 from tally.effects import publish
 
 GIFT_UNLOCKED = "gift_unlocked"
