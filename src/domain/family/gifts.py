@@ -125,6 +125,9 @@ async def activate_gift(session: AsyncSession, actor: Actor, gift_id: uuid.UUID 
     entry = await points.pay_for_gift(
         session, gift.id, child.points_account_id, gift.parent_id, gift.points_threshold, gift.title
     )
+    if entry.replayed:
+        # Paid by an earlier transaction: only possible if the row lock was bypassed.
+        raise refuse(FamilyCode.NOT_UNLOCKED, "This gift was already opened.", "giftId")
     now = clock.now()
     gift.status = ACTIVATED
     gift.activated_at = now

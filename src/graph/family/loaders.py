@@ -105,7 +105,7 @@ class AnswersOfTask(Loader[uuid.UUID, list[FamilyTaskAnswer]]):
 class _Paged(Loader[tuple[Any, ...], Page[Any]]):
     """Keys are (parent id, *filters, PageRequest); one statement per distinct (filters, request)."""
 
-    model: Any
+    # Read through the class: a mapped attribute read through an instance acts as a descriptor.
     partition: Any
     order_by: list[Any]
     descending = True
@@ -114,6 +114,7 @@ class _Paged(Loader[tuple[Any, ...], Page[Any]]):
         raise NotImplementedError
 
     async def fetch(self, session: AsyncSession, keys: list[tuple[Any, ...]]) -> list[Page[Any]]:
+        partition = type(self).partition
         groups: dict[tuple[Hashable, ...], list[Any]] = defaultdict(list)
         for parent, *rest in keys:
             groups[tuple(rest)].append(parent)
@@ -122,19 +123,22 @@ class _Paged(Loader[tuple[Any, ...], Page[Any]]):
             *filters, request = rest
             statement = self.statement(parents, *filters)
             found = await paginate_many(
-                session, statement, self.order_by, request, partition_by=self.partition, descending=self.descending
+                session, statement, self.order_by, request, partition_by=partition, descending=self.descending
             )
             missing = [parent for parent in parents if parent not in found]
             cursor = request.after is not None or request.before is not None
-            totals = await self._totals(session, statement, missing) if missing and cursor else {}
+            totals = await self._totals(session, statement, partition, missing) if missing and cursor else {}
             for parent in parents:
                 pages[(parent, *rest)] = found.get(parent) or _empty(request, totals.get(parent, 0))
         return [pages[key] for key in keys]
 
-    async def _totals(self, session: AsyncSession, statement: Select[Any], parents: list[Any]) -> dict[Any, int]:
+    @staticmethod
+    async def _totals(
+        session: AsyncSession, statement: Select[Any], partition: Any, parents: list[Any]
+    ) -> dict[Any, int]:
         # A cursor past the last row leaves a parent out of the ranked query, and its total with it.
-        sub = statement.where(self.partition.in_(parents)).subquery()
-        column = sub.c[self.partition.key]
+        sub = statement.where(partition.in_(parents)).subquery()
+        column = sub.c[partition.key]
         rows = await session.execute(select(column, func.count()).group_by(column))
         return {parent: int(total) for parent, total in rows}
 
@@ -144,7 +148,6 @@ def _empty(request: PageRequest, total: int) -> Page[Any]:
 
 
 class ChildrenOfParent(_Paged):
-    model = FamilyChild
     partition = FamilyChild.parent_id
     order_by = [FamilyChild.created_at, FamilyChild.user_id]
     descending = False
