@@ -11,9 +11,10 @@ import httpx
 import pytest
 from strawberry import relay
 
+from domain.actor import Role
 from graph.app import create_app
 from tally.runtime import Runtime
-from tests.accounts.conftest import Person
+from tests.accounts.conftest import Person, make_person
 from tests.family.conftest import Family, answer_of, gid, make_child, make_family, make_gift, make_task
 from tests.support.client import contract_operation
 from tests.support.websocket import GraphQLWebSocket, LiveServer
@@ -77,6 +78,7 @@ async def test_an_unlocked_gift_is_announced_to_the_child_and_the_parent_only(
         smiths: Family = await make_family(session, "pat@example.com", "kit")
         lou = await make_child(session, smiths.parent, "lou")
         joneses = await make_family(session, "jo@example.com", "max")
+        admin = await make_person(session, email="admin@example.com", name="Ann Admin", role=Role.ADMIN)
         gift = await make_gift(session, smiths, 10, "Ice cream")
         task = await make_task(session, smiths, reward=10)
         right = await answer_of(session, task, True)
@@ -85,7 +87,12 @@ async def test_an_unlocked_gift_is_announced_to_the_child_and_the_parent_only(
     parent_socket = await listening(server, smiths.parent, all={}, kit={"childId": kit_id}, lou={"childId": lou_id})
     lou_socket = await listening(server, lou, mine={})
     others = [await listening(server, joneses.parent, all={}, kit={"childId": kit_id}),
-              await listening(server, joneses.child, mine={})]
+              await listening(server, joneses.child, mine={}),
+              await listening(server, admin, all={}, kit={"childId": kit_id})]
+    # (nobody signed out gets as far as subscribing)
+    anonymous = await GraphQLWebSocket(server.ws_url).connect()
+    await anonymous.send({"type": "connection_init", "payload": {}})
+    assert await anonymous.wait_closed() == 4403
     try:
         # (each socket also holds one subscription that watches its sign-in)
         await until_listening(committed_runtime, {smiths.child.user.id: 2, smiths.parent.user.id: 4})
