@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
@@ -23,6 +24,7 @@ from db.unit_of_work import UnitOfWork
 from domain.accounts import tokens
 from graph.auth import actor_for_token, authenticate, bearer_token, client_ip
 from graph.context import Context
+from graph.persisted_queries import PersistedQueries
 from graph.subscriptions import watch_session
 from tally.logs import request_id_var
 from tally.runtime import Runtime
@@ -45,6 +47,15 @@ class TallyGraphQL(GraphQL[Context, None]):
             allowed_origins=tuple(settings.cors_origins),
         )
         self.runtime = runtime
+        self.persisted_queries = PersistedQueries(runtime.redis)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying a persisted query's hash (and no text) is an API call, not a browser.
+        return super().should_render_graphql_ide(request) and "extensions" not in request.query_params
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: several times faster than json on the large nested responses dashboards get.
+        return orjson.dumps(data)
 
     async def get_context(self, request: Request | WebSocket, response: Response | None) -> Context:  # type: ignore[override]
         if isinstance(request, Request):
@@ -95,7 +106,10 @@ class TallyGraphQL(GraphQL[Context, None]):
         # GraphQL over HTTP: with the newer media type, a request that never executed (parse,
         # validation or variable errors: no error has a path) is a 400 without a data entry.
         sub_response.graphql_response_json = True
-        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+        # (PersistedQueryNotFound stays a 200: APQ clients expect it there and retry with the text.)
+        request_error = result.errors and all(e.path is None for e in result.errors)
+        apq_miss = any((e.extensions or {}).get("code") == "PERSISTED_QUERY_NOT_FOUND" for e in result.errors or ())
+        if result.data is None and request_error and not apq_miss:
             sub_response.status_code = 400
             response.pop("data", None)
         return response
@@ -109,6 +123,11 @@ class TallyGraphQL(GraphQL[Context, None]):
         return response
 
     async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, **rest: Any) -> Any:
+        if not isinstance(request_data, list):
+            resolved = await self.persisted_queries.resolve(request_data.query, request_data.extensions)
+            if resolved.error is not None:
+                return ExecutionResult(data=None, errors=[resolved.error])
+            request_data.query = resolved.query
         # GraphQL over HTTP: a mutation sent with GET is 405 Method Not Allowed (strawberry says 400).
         if request_adapter.method == "GET" and _is_mutation(request_data):
             raise HTTPException(405, "Mutations are not allowed over GET; use POST.")

@@ -40,11 +40,11 @@ class Outbox:
 
     def messages(self, kind: str | None = None, to: str | None = None) -> list[dict[str, Any]]:
         found = []
-        for path in sorted(self.directory.glob("*.json")):
+        for path in self.directory.glob("*.json"):
             message = json.loads(path.read_text())
             if (kind is None or message["kind"] == kind) and (to is None or message["to"] == to):
                 found.append(message)
-        return found
+        return sorted(found, key=lambda message: message["queuedAt"])
 
     def last(self, kind: str, to: str | None = None) -> dict[str, Any]:
         messages = self.messages(kind, to)

@@ -159,3 +159,35 @@ async def test_a_failing_mutation_field_undoes_only_itself(probe_app: GraphQLCli
     assert response.error_codes == ["INTERNAL_SERVER_ERROR"]
     assert response.data == {"a": True, "b": None, "c": True}
     assert runtime.probe == ["a", "c"]  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class _Deep:
+    level: int
+
+    @strawberry.field
+    def next(self) -> _Deep:
+        return _Deep(level=self.level + 1)
+
+
+@strawberry.type
+class _DeepQuery:
+    @strawberry.field
+    def deep(self) -> _Deep:
+        return _Deep(level=0)
+
+
+@pytest.mark.parametrize(("depth", "refused"), [(12, False), (13, True)])
+async def test_queries_deeper_than_12_are_refused(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, depth: int, refused: bool
+) -> None:
+    # Given a schema with a relation that can nest forever (like child -> tasks -> child …)
+    monkeypatch.setattr(graph.schema, "QUERIES", (*graph.schema.QUERIES, _DeepQuery))
+    client = GraphQLClient(create_app(runtime=runtime))
+    query = "{ deep " + "{ next " * (depth - 1) + "{ level }" + " }" * (depth - 1) + " }"
+    # When a client nests `depth` levels
+    response = await client.execute(query)
+    # Then up to the limit it answers, and past it nothing runs
+    assert (response.data is None) is refused
+    if refused:
+        assert "exceeds maximum operation depth of 12" in response.errors[0]["message"]

@@ -93,6 +93,7 @@ async def test_a_message_is_written_with_the_transaction_and_delivered_after_com
     assert [file.name for file in files] == [f"{message.id}.json"]
     assert json.loads(files[0].read_text()) == {
         "id": str(message.id), "channel": "EMAIL", "to": "ada@example.com", "subject": "Hi", "body": "Welcome, Ada.",
+        "kind": "message", "data": {}, "queuedAt": message.created_at.isoformat(),
     }
     # And the row says so
     row = await _load(outbox_runtime, message.id)

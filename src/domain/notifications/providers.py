@@ -91,11 +91,10 @@ class FileProvider:
             "body": message.body,
             "kind": message.kind,
             "data": message.data or {},
+            "queuedAt": message.created_at.isoformat() if message.created_at else None,
         }
         # Written whole then renamed, so a reader never sees half a message; a resend overwrites.
-        # Names sort in the order the messages were queued.
-        stamp = message.created_at.strftime("%Y%m%dT%H%M%S%f") if message.created_at else "0"
-        final = self.directory / f"{stamp}-{message.id}.json"
+        final = self.directory / f"{message.id}.json"
         partial = final.with_suffix(".json.partial")
         partial.write_text(json.dumps(document, indent=2))
         partial.replace(final)
