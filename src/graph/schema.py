@@ -8,6 +8,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry import relay
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -58,11 +59,15 @@ class TallySchema(strawberry.Schema):
 
 def build_schema(production: bool = False) -> strawberry.Schema:
     # Factories: a fresh extension per request (the parse/validation caches are shared anyway).
+    # The limiters build their validation rule classes when constructed, and ValidationCache keys
+    # on those classes: built per request, the cache would never hit (every request re-validated
+    # its document). Build them once; each request gets a fresh extension holding the same rules.
+    limits = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+              *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules]
     extensions: list = [
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         MaskUnexpectedErrors,
         UnitOfWorkExtension,

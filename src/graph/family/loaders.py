@@ -2,31 +2,33 @@
 
 Every loader applies the viewer's visibility (domain.family.policies) in its query, so what a
 resolver or `node(id:)` gets from it is already something the viewer may see. Paged relations
-(a parent's children, a child's tasks, gifts, results, points history) are keyed by
-(parent id, filters..., PageRequest) and fetched with one window-function query per distinct
-(filters, page) in the batch: the dashboard's 50 children cost what 5 do.
+hang off a Child the viewer was already allowed to see; they are keyed by (child id,
+filters..., PageRequest) and fetched with one ranked query per distinct (filters, page) in the
+batch (graph.family.paging): the dashboard's 50 children cost what 5 do. Loaders return Core
+rows (read fresh, attribute access like the models), which the types convert.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models.family import FamilyChild, FamilyGift, FamilyTask, FamilyTaskAnswer, FamilyTaskAttempt
 from db.models.ledger import JournalEntry, JournalPosting
-from db.pagination import Page, PageRequest, paginate_many
+from db.pagination import Page, PageRequest
 from domain.family import policies
 from domain.family.stats import ChildStats, stats_for
+from graph.family.paging import Relation, pages_of, row_columns
 from graph.loaders import Loader
 
 
-def _by_key(rows: Sequence[Any], keys: list[Any], key: str = "id") -> list[Any]:
+def _by_key(rows: Any, keys: list[Any], key: str = "id") -> list[Any]:
     found = {getattr(row, key): row for row in rows}
     return [found.get(k) for k in keys]
 
@@ -42,13 +44,8 @@ class _ById(Loader[uuid.UUID, Any]):
 
     async def fetch(self, session: AsyncSession, keys: list[uuid.UUID]) -> list[Any]:
         column = getattr(self.model, self.key)
-        rows = await session.scalars(
-            select(self.model)
-            .where(column.in_(keys), self.visible())
-            # A mutation earlier in the request may have changed the row under the identity map.
-            .execution_options(populate_existing=True)
-        )
-        return _by_key(rows.all(), keys, self.key)
+        rows = await session.execute(select(*row_columns(self.model)).where(column.in_(keys), self.visible()))
+        return _by_key(rows, keys, self.key)
 
 
 class VisibleChildById(_ById):
@@ -87,60 +84,62 @@ class VisibleGiftById(_ById):
         return policies.visible_gifts(self.context.actor)
 
 
-class AnswersOfTask(Loader[uuid.UUID, list[FamilyTaskAnswer]]):
+class AnswersOfTask(Loader[uuid.UUID, list[Any]]):
     """A task's answers in the order the parent gave them (the task itself was visible)."""
 
-    async def fetch(self, session: AsyncSession, keys: list[uuid.UUID]) -> list[list[FamilyTaskAnswer]]:
-        rows = await session.scalars(
-            select(FamilyTaskAnswer)
+    async def fetch(self, session: AsyncSession, keys: list[uuid.UUID]) -> list[list[Any]]:
+        rows = await session.execute(
+            select(*row_columns(FamilyTaskAnswer))
             .where(FamilyTaskAnswer.task_id.in_(keys))
             .order_by(FamilyTaskAnswer.task_id, FamilyTaskAnswer.position)
         )
-        grouped: dict[uuid.UUID, list[FamilyTaskAnswer]] = defaultdict(list)
+        grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
         for row in rows:
             grouped[row.task_id].append(row)
         return [grouped.get(key, []) for key in keys]
 
 
 class _Paged(Loader[tuple[Any, ...], Page[Any]]):
-    """Keys are (parent id, *filters, PageRequest); one statement per distinct (filters, request)."""
+    """Keys are (parent id, *filter values, PageRequest); one statement per distinct rest-of-key."""
 
-    # Read through the class: a mapped attribute read through an instance acts as a descriptor.
-    partition: Any
-    order_by: list[Any]
-    descending = True
+    relation: Relation
 
-    def statement(self, parents: list[Any], *filters: Any) -> Select[Any]:
-        raise NotImplementedError
+    def conditions(self) -> tuple[tuple[ColumnElement[bool], ...], Hashable]:
+        """Conditions of the viewer's (constant per key returned), beyond the parents' own visibility."""
+        return (), None
 
     async def fetch(self, session: AsyncSession, keys: list[tuple[Any, ...]]) -> list[Page[Any]]:
-        partition = type(self).partition
         groups: dict[tuple[Hashable, ...], list[Any]] = defaultdict(list)
         for parent, *rest in keys:
             groups[tuple(rest)].append(parent)
+        names = [name for name, _ in self.relation.filters]
+        extra, extra_key = self.conditions()
         pages: dict[tuple[Any, ...], Page[Any]] = {}
         for rest, parents in groups.items():
-            *filters, request = rest
-            statement = self.statement(parents, *filters)
-            found = await paginate_many(
-                session, statement, self.order_by, request, partition_by=partition, descending=self.descending
-            )
+            *values, request = rest
+            found = await pages_of(session, self.relation, parents, request, dict(zip(names, values, strict=True)),
+                                   extra, extra_key)
             missing = [parent for parent in parents if parent not in found]
             cursor = request.after is not None or request.before is not None
-            totals = await self._totals(session, statement, partition, missing) if missing and cursor else {}
+            totals = await self._totals(session, missing, dict(zip(names, values, strict=True)), extra) \
+                if missing and cursor else {}
             for parent in parents:
                 pages[(parent, *rest)] = found.get(parent) or _empty(request, totals.get(parent, 0))
         return [pages[key] for key in keys]
 
-    @staticmethod
     async def _totals(
-        session: AsyncSession, statement: Select[Any], partition: Any, parents: list[Any]
+        self, session: AsyncSession, parents: list[Any], filters: dict[str, Any], extra: tuple[Any, ...]
     ) -> dict[Any, int]:
         # A cursor past the last row leaves a parent out of the ranked query, and its total with it.
-        sub = statement.where(partition.in_(parents)).subquery()
-        column = sub.c[partition.key]
-        rows = await session.execute(select(column, func.count()).group_by(column))
-        return {parent: int(total) for parent, total in rows}
+        partition = self.relation.partition
+        columns = dict(self.relation.filters)
+        statement = (
+            select(partition, func.count())
+            .where(partition.in_(parents), *extra)
+            .where(*(columns[name] == value for name, value in filters.items() if value is not None))
+            .group_by(partition)
+        )
+        return {parent: int(total) for parent, total in await session.execute(statement)}
 
 
 def _empty(request: PageRequest, total: int) -> Page[Any]:
@@ -148,55 +147,35 @@ def _empty(request: PageRequest, total: int) -> Page[Any]:
 
 
 class ChildrenOfParent(_Paged):
-    partition = FamilyChild.parent_id
-    order_by = [FamilyChild.created_at, FamilyChild.user_id]
-    descending = False
-
-    def statement(self, parents: list[Any], *filters: Any) -> Select[Any]:
-        return select(FamilyChild).where(
-            FamilyChild.parent_id.in_(parents), policies.visible_children(self.context.actor)
-        )
+    relation = Relation("children", FamilyChild, FamilyChild.parent_id,
+                        (FamilyChild.created_at, FamilyChild.user_id), descending=False)
 
 
 class TasksOfChild(_Paged):
-    partition = FamilyTask.child_id
-    order_by = [FamilyTask.created_at, FamilyTask.id]
-
-    def statement(self, parents: list[Any], *filters: Any) -> Select[Any]:
-        (status,) = filters
-        statement = select(FamilyTask).where(FamilyTask.child_id.in_(parents))
-        return statement.where(FamilyTask.status == status) if status is not None else statement
+    relation = Relation("tasks", FamilyTask, FamilyTask.child_id, (FamilyTask.created_at, FamilyTask.id),
+                        filters=(("status", FamilyTask.status),))
 
 
 class GiftsOfChild(_Paged):
-    partition = FamilyGift.child_id
-    order_by = [FamilyGift.created_at, FamilyGift.id]
+    relation = Relation("gifts", FamilyGift, FamilyGift.child_id, (FamilyGift.created_at, FamilyGift.id),
+                        filters=(("status", FamilyGift.status),))
 
-    def statement(self, parents: list[Any], *filters: Any) -> Select[Any]:
-        (status,) = filters
+    def conditions(self) -> tuple[tuple[ColumnElement[bool], ...], Hashable]:
         # The child's own view leaves SENT gifts out here too, before counting or paging.
-        statement = select(FamilyGift).where(
-            FamilyGift.child_id.in_(parents), policies.visible_gifts(self.context.actor)
-        )
-        return statement.where(FamilyGift.status == status) if status is not None else statement
+        if policies.is_child(self.context.actor):
+            return (FamilyGift.status != policies.HIDDEN_GIFT_STATUS,), "hide_sent"
+        return (), None
 
 
 class ResultsOfChild(_Paged):
-    partition = FamilyTaskAttempt.child_id
-    order_by = [FamilyTaskAttempt.created_at, FamilyTaskAttempt.id]
-
-    def statement(self, parents: list[Any], *filters: Any) -> Select[Any]:
-        return select(FamilyTaskAttempt).where(FamilyTaskAttempt.child_id.in_(parents))
+    relation = Relation("results", FamilyTaskAttempt, FamilyTaskAttempt.child_id,
+                        (FamilyTaskAttempt.created_at, FamilyTaskAttempt.id))
 
 
 class PostingsOfAccount(_Paged):
     """A points account's ledger postings, newest first (its version orders them)."""
 
-    partition = JournalPosting.account_id
-    order_by = [JournalPosting.version]
-
-    def statement(self, parents: list[Any], *filters: Any) -> Select[Any]:
-        return select(JournalPosting).where(JournalPosting.account_id.in_(parents))
+    relation = Relation("postings", JournalPosting, JournalPosting.account_id, (JournalPosting.version,))
 
 
 class EntryById(Loader[uuid.UUID, Any]):
@@ -204,11 +183,9 @@ class EntryById(Loader[uuid.UUID, Any]):
 
     async def fetch(self, session: AsyncSession, keys: list[uuid.UUID]) -> list[Any]:
         entries = JournalEntry.__table__
-        rows = (
-            await session.execute(
-                select(entries.c.id, entries.c.reason, entries.c.memo).where(entries.c.id.in_(keys))
-            )
-        ).all()
+        rows = await session.execute(
+            select(entries.c.id, entries.c.reason, entries.c.memo).where(entries.c.id.in_(keys))
+        )
         return _by_key(rows, keys)
 
 
@@ -218,7 +195,9 @@ class VisiblePosting(Loader[tuple[uuid.UUID, int], Any]):
     async def fetch(self, session: AsyncSession, keys: list[tuple[uuid.UUID, int]]) -> list[Any]:
         accounts = select(FamilyChild.points_account_id).where(policies.visible_children(self.context.actor))
         wanted = or_(*(and_(JournalPosting.account_id == a, JournalPosting.version == v) for a, v in keys))
-        rows = await session.scalars(select(JournalPosting).where(wanted, JournalPosting.account_id.in_(accounts)))
+        rows = await session.execute(
+            select(*row_columns(JournalPosting)).where(wanted, JournalPosting.account_id.in_(accounts))
+        )
         found = {(row.account_id, row.version): row for row in rows}
         return [found.get(key) for key in keys]
 

@@ -103,12 +103,15 @@ class TaskResult(relay.Node):
     )
     task_id: strawberry.Private[uuid.UUID]
     answer_id: strawberry.Private[uuid.UUID]
+    # Set when a page of results loaded its tasks in one batch ahead (see Child.task_results).
+    loaded_task: strawberry.Private[Task | None] = None
 
     @classmethod
-    def from_model(cls, row: FamilyTaskAttempt) -> TaskResult:
+    def from_model(cls, row: FamilyTaskAttempt, task: Task | None = None) -> TaskResult:
         return cls(
             id=str(row.id), correct=row.correct, points_earned=row.points_earned, completed_at=row.created_at,
             time_taken_seconds=row.time_taken_seconds, task_id=row.task_id, answer_id=row.answer_id,
+            loaded_task=task,
         )
 
     @classmethod
@@ -121,7 +124,13 @@ class TaskResult(relay.Node):
         return [cls.from_model(by_id[i]) if i in by_id else None for i in ids]
 
     @strawberry.field
-    async def task(self, info: Info) -> Task:
+    def task(self, info: Info) -> Task:
+        # Sync when the task came with the page: hundreds of results then cost no coroutine each.
+        if self.loaded_task is not None:
+            return self.loaded_task
+        return self._load_task(info)  # type: ignore[return-value]  # an awaitable; GraphQL awaits it
+
+    async def _load_task(self, info: Info) -> Task:
         return Task.from_model(await info.context.loader(VisibleTaskById).load(self.task_id))
 
     @strawberry.field(description="The answer chosen.")
@@ -129,3 +138,9 @@ class TaskResult(relay.Node):
         task = await info.context.loader(VisibleTaskById).load(self.task_id)
         answer = await info.context.loader(VisibleAnswerById).load(self.answer_id)
         return TaskAnswer.from_model(answer, sees_correct_answer(info.context.actor, task.parent_id))
+
+
+async def results_with_tasks(info: Info, rows: list[FamilyTaskAttempt]) -> dict[uuid.UUID, Task]:
+    """The tasks of a page of results, loaded in one batch with every other page's."""
+    tasks = await info.context.loader(VisibleTaskById).load_many(list({row.task_id for row in rows}))
+    return {task.id: Task.from_model(task) for task in tasks if task is not None}

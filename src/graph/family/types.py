@@ -7,14 +7,15 @@ graph.family.gifts; the modules refer to each other lazily (strawberry.lazy).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from db.models.family import FamilyChild
 from domain.errors import DomainError
@@ -48,6 +49,24 @@ LazyPointsTransaction = Annotated["PointsTransaction", strawberry.lazy("graph.fa
 class FamilyError(UserError):
     codes: ClassVar[type[Enum]] = FamilyCode
     code: FamilyErrorCode  # type: ignore[valid-type]
+
+
+def _fields(selections: Iterable[Any]) -> Iterator[SelectedField]:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:  # a fragment: its fields count at this level
+            yield from _fields(selection.selections)
+
+
+def selects(info: Info, *path: str) -> bool:
+    """Whether the query selects this path under the current field (through fragments too)."""
+    level: list[SelectedField] = list(info.selected_fields)
+    for name in path:
+        level = [child for field in level for child in _fields(field.selections) if child.name == name]
+        if not level:
+            return False
+    return True
 
 
 def parse_uuid(value: str | None) -> uuid.UUID | None:
@@ -150,10 +169,11 @@ class Child(relay.Node):
         self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
         before: str | None = None,
     ) -> Connection[LazyTaskResult]:
-        from graph.family.tasks import TaskResult
+        from graph.family.tasks import TaskResult, results_with_tasks
 
         page = await info.context.loader(ResultsOfChild).load((self.child_id, page_request(first, after, last, before)))
-        return Connection.from_page(page, TaskResult.from_model)
+        tasks = await results_with_tasks(info, page.items) if selects(info, "edges", "node", "task") else {}
+        return Connection.from_page(page, lambda row: TaskResult.from_model(row, tasks.get(row.task_id)))
 
     @strawberry.field(description="Every change to the child's points (their ledger account), newest first.")
     async def points_history(
