@@ -90,3 +90,18 @@ async def test_the_dashboard_costs_the_same_sql_for_5_children_as_for_50(
     # And the number of statements is the same, one per relation level
     assert counts[0] == counts[1], counts
     assert counts[0] <= 10, counts
+
+
+async def test_a_repeated_dashboard_is_validated_once(gql: GraphQLClient, session: AsyncSession) -> None:
+    # The depth and alias limits must not defeat the validation cache (they once built new rule
+    # classes per request, so every dashboard was validated again: ~10% of its time)
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    family = await make_family(session, "pat@example.com", "kit")
+    cache = _get_validate_cache(1024)
+    await gql.contract("family", "FamilyDashboard", {}, token=family.parent.token)
+    before = cache.cache_info()
+    for _ in range(3):
+        await gql.contract("family", "FamilyDashboard", {}, token=family.parent.token)
+    after = cache.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
