@@ -10,7 +10,7 @@ Seeding goes through the family services, as the app would.
 
 Two servers then run side by side, each one uvicorn process on 127.0.0.1 (uvloop, httptools):
 `tally serve` (production settings, PostgreSQL, Redis for the sign-in check), and a
-hand-written Starlette app (this module's `baseline_app`) that does what a careful developer
+hand-written Starlette app (bench/_family_baseline.py) that does what a careful developer
 would without GraphQL: decode the same bearer token, check its sign-in, four set-based
 queries (children with names and balances; pending tasks, gifts and results, each ranked per
 child with window functions) and orjson. Before any load, both answers are compared: they
@@ -95,122 +95,6 @@ async def seed(database: Any, children: int, tasks_per_child: int) -> tuple[uuid
                     await answers.submit_answer(session, as_child, task.id, options[0].id)
             await session.commit()
         return parent.id, sign_in.id
-
-
-# -- the hand-written baseline ----------------------------------------------------------------------
-
-CHILDREN_SQL = """
-    SELECT c.user_id, u.name, a.balance, count(*) OVER () AS total
-    FROM family_children c JOIN users u ON u.id = c.user_id JOIN ledger_accounts a ON a.id = c.points_account_id
-    WHERE c.parent_id = $1
-    ORDER BY c.created_at, c.user_id
-    LIMIT $2
-"""
-TASKS_SQL = """
-    SELECT * FROM (
-        SELECT id, child_id, question, points_reward, status, subject, created_at,
-               row_number() OVER (PARTITION BY child_id ORDER BY created_at DESC, id DESC) AS rank,
-               count(*) OVER (PARTITION BY child_id) AS total
-        FROM family_tasks WHERE child_id = ANY($1::uuid[]) AND status = 'PENDING'
-    ) ranked WHERE rank <= $2 ORDER BY child_id, rank
-"""
-GIFTS_SQL = """
-    SELECT * FROM (
-        SELECT id, child_id, title, points_threshold, status, unlocked_at,
-               row_number() OVER (PARTITION BY child_id ORDER BY created_at DESC, id DESC) AS rank
-        FROM family_gifts WHERE child_id = ANY($1::uuid[])
-    ) ranked WHERE rank <= 10 ORDER BY child_id, rank
-"""
-RESULTS_SQL = """
-    SELECT ranked.*, t.question FROM (
-        SELECT id, child_id, task_id, correct, points_earned, created_at,
-               row_number() OVER (PARTITION BY child_id ORDER BY created_at DESC, id DESC) AS rank
-        FROM family_task_attempts WHERE child_id = ANY($1::uuid[])
-    ) ranked JOIN family_tasks t ON t.id = ranked.task_id WHERE rank <= 5 ORDER BY ranked.child_id, rank
-"""
-SIGN_IN_SQL = "SELECT 1 FROM sign_ins WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL"
-
-
-def baseline_app() -> Any:
-    """The hand-written endpoint (uvicorn factory); settings from BENCH_FAMILY_DSN / _SECRET."""
-    import base64
-    import contextlib as ctx
-    from collections import defaultdict
-
-    import asyncpg
-    import orjson
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    from domain.accounts.tokens import decode_access_token
-
-    dsn, secret = os.environ["BENCH_FAMILY_DSN"], os.environ["BENCH_FAMILY_SECRET"]
-    state: dict[str, Any] = {}
-
-    def gid(kind: str, raw: Any) -> str:
-        return base64.b64encode(f"{kind}:{raw}".encode()).decode()
-
-    def when(value: Any) -> str | None:
-        return value.isoformat() if value is not None else None
-
-    async def dashboard(request: Request) -> Response:
-        body = orjson.loads(await request.body())
-        variables = body.get("variables") or {}
-        children_first = min(100, variables.get("childrenFirst") or 20)
-        tasks_first = min(100, variables.get("tasksFirst") or 20)
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        claims = decode_access_token(secret, token) if scheme.lower() == "bearer" else None
-        if claims is None:
-            return Response(orjson.dumps({"data": {"me": None}}), media_type="application/json")
-        async with state["pool"].acquire() as conn:
-            if await conn.fetchval(SIGN_IN_SQL, claims.sign_in_id, claims.user_id) is None:
-                return Response(orjson.dumps({"data": {"me": None}}), media_type="application/json")
-            children = await conn.fetch(CHILDREN_SQL, claims.user_id, children_first)
-            ids = [row["user_id"] for row in children]
-            tasks, gifts, results = defaultdict(list), defaultdict(list), defaultdict(list)
-            totals: dict[Any, int] = {}
-            for row in await conn.fetch(TASKS_SQL, ids, tasks_first):
-                totals[row["child_id"]] = row["total"]
-                tasks[row["child_id"]].append({"node": {
-                    "id": gid("Task", row["id"]), "question": row["question"], "pointsReward": row["points_reward"],
-                    "status": row["status"], "subject": row["subject"], "createdAt": when(row["created_at"]),
-                }})
-            for row in await conn.fetch(GIFTS_SQL, ids):
-                gifts[row["child_id"]].append({"node": {
-                    "id": gid("Gift", row["id"]), "title": row["title"], "pointsThreshold": row["points_threshold"],
-                    "status": row["status"], "unlockedAt": when(row["unlocked_at"]),
-                }})
-            for row in await conn.fetch(RESULTS_SQL, ids):
-                results[row["child_id"]].append({"node": {
-                    "id": gid("TaskResult", row["id"]), "correct": row["correct"],
-                    "pointsEarned": row["points_earned"], "completedAt": when(row["created_at"]),
-                    "task": {"id": gid("Task", row["task_id"]), "question": row["question"]},
-                }})
-        me = {
-            "id": gid("User", claims.user_id),
-            "children": {
-                "totalCount": children[0]["total"] if children else 0,
-                "edges": [{"node": {
-                    "id": gid("Child", row["user_id"]), "name": row["name"], "points": row["balance"],
-                    "tasks": {"totalCount": totals.get(row["user_id"], 0), "edges": tasks[row["user_id"]]},
-                    "gifts": {"edges": gifts[row["user_id"]]},
-                    "taskResults": {"edges": results[row["user_id"]]},
-                }} for row in children],
-            },
-        }
-        return Response(orjson.dumps({"data": {"me": me}}), media_type="application/json")
-
-    @ctx.asynccontextmanager
-    async def lifespan(app: Starlette) -> Any:
-        state["pool"] = await asyncpg.create_pool(dsn, min_size=2, max_size=10)
-        try:
-            yield
-        finally:
-            await state["pool"].close()
-
-    return Starlette(routes=[Route("/graphql", dashboard, methods=["POST"])], lifespan=lifespan)
 
 
 # -- servers and load -----------------------------------------------------------------------------
@@ -406,7 +290,7 @@ async def run(args: argparse.Namespace) -> int:
         tally = Server("tally", [sys.executable, "-m", "tally.cli", "serve", "--host", "127.0.0.1",
                                  "--port", str(tally_port)], tally_env, tally_port)
         baseline = Server("baseline", [
-            sys.executable, "-m", "uvicorn", "bench.family:baseline_app", "--factory", "--host", "127.0.0.1",
+            sys.executable, "-m", "uvicorn", "bench._family_baseline:baseline_app", "--factory", "--host", "127.0.0.1",
             "--port", str(baseline_port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
             "--log-level", "warning",
         ], base_env | {"BENCH_FAMILY_DSN": dsn, "BENCH_FAMILY_SECRET": secret}, baseline_port)

@@ -73,34 +73,19 @@ def visible_gifts(actor: Actor) -> ColumnElement[bool]:
     return FamilyGift.parent_id == actor.user_id
 
 
-def may_see_gift(actor: Actor, gift: FamilyGift) -> bool:
-    """The same rule as `visible_gifts`, for a row already in hand (events, payloads)."""
-    if actor.user_id is None:
-        return False
-    if is_child(actor):
-        return gift.child_id == actor.user_id and gift.status != HIDDEN_GIFT_STATUS
-    return gift.parent_id == actor.user_id
-
-
 def sees_correct_answer(actor: Actor, parent_id: uuid.UUID) -> bool:
     """Only the task's parent learns which answer is right; the child never does."""
     return is_parent(actor) and actor.user_id == parent_id
-
-
-def visible_to_either(actor: Actor, child_id: uuid.UUID, parent_id: uuid.UUID) -> bool:
-    return actor.user_id is not None and actor.user_id in (child_id, parent_id)
 
 
 __all__ = [
     "is_child",
     "is_parent",
     "managed_children",
-    "may_see_gift",
     "sees_correct_answer",
     "visible_answers",
     "visible_attempts",
     "visible_children",
     "visible_gifts",
     "visible_tasks",
-    "visible_to_either",
 ]
