@@ -24,7 +24,8 @@ CI-sized runs use the default N=1000; 10k is by hand (`--subscribers 10000`): ev
 here raises its open-files soft limit to the hard limit, which must exceed N (`ulimit -Hn`).
 PostgreSQL: TALLY_BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432), a database
 created here and dropped afterwards. Redis: --redis, else TALLY_BENCH_REDIS_URL, else
-redis://127.0.0.1:6379/14, flushed before and after.
+redis://127.0.0.1:6379/14, flushed before and after. BENCH_DEBUG=1 adds scenario A's latency
+second by second (warm-up, garbage-collector pauses and a busy machine show up there).
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 PROTOCOL = "graphql-transport-ws"
@@ -83,10 +84,7 @@ def new_loop_runner() -> asyncio.Runner:
 
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -96,38 +94,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, from /proc/stat's first line."""
+def usage(server: int, clients: list[int]) -> tuple[float, ...]:
+    """(time, server CPU, client processes' CPU, machine busy jiffies, machine jiffies): diff two."""
     with open("/proc/stat") as stat:
-        values = [int(v) for v in stat.readline().split()[1:9]]
-    idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
+        jiffies = [int(v) for v in stat.readline().split()[1:9]]
+    return (time.perf_counter(), cpu_seconds(server), sum(cpu_seconds(pid) for pid in clients),
+            sum(jiffies) - jiffies[3] - jiffies[4], sum(jiffies))
 
 
-@dataclass
-class Meter:
-    """CPU of the server, the client processes and the machine over one stretch of time."""
-
-    server: int
-    clients: list[int]
-    started: float = field(default_factory=time.perf_counter)
-    cpu: tuple[float, float] = (0.0, 0.0)
-    machine: tuple[int, int] = (0, 0)
-
-    def __post_init__(self) -> None:
-        self.cpu = (cpu_seconds(self.server), sum(cpu_seconds(pid) for pid in self.clients))
-        self.machine = machine_ticks()
-
-    def read(self) -> tuple[float, float, float, float]:
-        """(seconds, server CPU s, client CPU s, machine busy fraction) since the start."""
-        busy, total = machine_ticks()
-        clients = sum(cpu_seconds(pid) for pid in self.clients)
-        return (
-            time.perf_counter() - self.started,
-            cpu_seconds(self.server) - self.cpu[0],
-            clients - self.cpu[1],
-            (busy - self.machine[0]) / max(1, total - self.machine[1]),
-        )
+def report_cpu(before: tuple[float, ...], after: tuple[float, ...], delivered: int) -> None:
+    seconds, server, clients, busy, total = (b - a for a, b in zip(before, after, strict=True))
+    print(f"  server CPU {server:.2f} s in {seconds:.1f} s ({server / seconds:.0%} of a core) = "
+          f"{server / max(1, delivered) * 1e6:.0f} µs per delivered message; client processes "
+          f"{clients:.2f} s; machine {busy / max(1, total):.0%} busy over {os.cpu_count()} CPUs")
 
 
 # -- client processes ---------------------------------------------------------------------------
@@ -215,6 +194,7 @@ class Clients:
         self.finished: list[tuple[list[tuple[int, float]], dict[str, int]]] = []
         self.stopped = False
         self.changed = asyncio.Event()  # set on every message from a client process
+        self.server_pid = 0
 
     @property
     def pids(self) -> list[int]:
@@ -406,87 +386,86 @@ async def publish(runtime: Any, user_id: uuid.UUID, event: int, user: int) -> fl
 # -- the two scenarios --------------------------------------------------------------------------
 
 
-async def connect_idle(server: Server, clients: Clients, args: argparse.Namespace, processes: int) -> None:
-    """Connect in two waves; print RSS growth per idle connection and idle CPU."""
-    pid, timeout = server.proc.pid, 60 + sum(len(share) for share in clients.shares) / 20
-    before = rss_kib(pid)
-    started = time.perf_counter()
-    half = max(1, processes // 2)
-    await clients.start(range(half), timeout)
-    await asyncio.sleep(args.settle)
-    at_half, connected_half = rss_kib(pid), clients.connected
-    await clients.start(range(half, processes), timeout)
-    took = time.perf_counter() - started
-    failures = [f for _, share in clients.ready for f in share]
-    total = sum(len(s) for s in clients.shares)
-    print(f"  connect+subscribe: {clients.connected}/{total} in {took:.1f} s"
-          + (f"; failures like {failures[0]}" if failures else ""))
-    await asyncio.sleep(args.settle)
-    meter = Meter(pid, clients.pids)
-    await asyncio.sleep(args.idle)
-    seconds, server_cpu, _, _ = meter.read()
-    after = rss_kib(pid)
-    marginal = (after - at_half) / max(1, clients.connected - connected_half)
-    print(f"  server RSS {before / 1024:.1f} MiB idle, {at_half / 1024:.1f} MiB with {connected_half}, "
-          f"{after / 1024:.1f} MiB with {clients.connected} → {(after - before) / max(1, clients.connected):.1f} "
-          f"KiB per idle connection (marginal {marginal:.1f} KiB)")
-    print(f"  idle server CPU: {server_cpu / seconds:.1%} of a core "
-          f"({server_cpu / seconds / max(1, clients.connected) * 1e6:.1f} µs per connection per second)")
+@contextlib.asynccontextmanager
+async def idle_server(args: argparse.Namespace, env: dict[str, str], people: People) -> AsyncIterator[Clients]:
+    """A fresh server and every connection open: prints RSS per idle connection and idle CPU."""
+    server = Server(env)
+    clients = Clients(server.ws_url, people.tokens, args.processes, args.concurrency)
+    try:
+        await server.ready()
+        pid, half, total = server.proc.pid, max(1, args.processes // 2), len(people.tokens)
+        before, started = rss_kib(pid), time.perf_counter()
+        await clients.start(range(half), 60 + total / 20)  # two waves: RSS halfway gives the slope
+        await asyncio.sleep(args.settle)
+        at_half, connected_half = rss_kib(pid), clients.connected
+        await clients.start(range(half, args.processes), 60 + total / 20)
+        took, failures = time.perf_counter() - started, [f for _, share in clients.ready for f in share]
+        print(f"  connect+subscribe: {clients.connected}/{total} in {took:.1f} s"
+              + (f"; failures like {failures[0]}" if failures else ""))
+        await asyncio.sleep(args.settle)
+        idle = usage(pid, clients.pids)
+        await asyncio.sleep(args.idle)
+        seconds, server_cpu = (b - a for a, b in zip(idle[:2], usage(pid, clients.pids)[:2], strict=True))
+        after, n = rss_kib(pid), max(1, clients.connected)
+        marginal = (after - at_half) / max(1, clients.connected - connected_half)
+        print(f"  server RSS {before / 1024:.1f} MiB before, {at_half / 1024:.1f} MiB with {connected_half}, "
+              f"{after / 1024:.1f} MiB with {clients.connected} → {(after - before) / n:.1f} KiB per idle "
+              f"connection (marginal {marginal:.1f} KiB)")
+        print(f"  idle server CPU: {server_cpu / seconds:.1%} of a core "
+              f"({server_cpu / seconds / n * 1e6:.1f} µs per connection per second)")
+        clients.server_pid = pid
+        yield clients
+    finally:
+        await clients.stop(5)
+        server.stop()
 
 
-def report_cpu(reading: tuple[float, float, float, float], delivered: int) -> None:
-    seconds, server_cpu, client_cpu, busy = reading
-    print(f"  server CPU {server_cpu:.2f} s in {seconds:.1f} s ({server_cpu / seconds:.0%} of a core) = "
-          f"{server_cpu / max(1, delivered) * 1e6:.0f} µs per delivered message; client processes "
-          f"{client_cpu:.2f} s; machine {busy:.0%} busy over {os.cpu_count()} CPUs")
+def timeline(published: dict[int, float], records: list[tuple[int, float]]) -> None:
+    """BENCH_DEBUG=1: latency by the second of publishing, to tell warm-up from steady state."""
+    first, seconds = min(published.values()), {}
+    for event, received in records:
+        seconds.setdefault(int(published[event] - first), []).append(received - published[event])
+    for second, values in sorted(seconds.items()):
+        print(f"    second {second}: {len(values)} deliveries, p50 {ms(percentile(values, 0.5))}  "
+              f"max {ms(max(values))}")
 
 
 async def per_user(args: argparse.Namespace, env: dict[str, str], runtime: Any, people: People) -> None:
     n = len(people.user_ids)
     print(f"A. one connection per user ({n} users, {n} channels)")
-    server = Server(env)
-    clients = Clients(server.ws_url, people.tokens, args.processes, args.concurrency)
-    try:
-        await server.ready()
-        await connect_idle(server, clients, args, args.processes)
+    async with idle_server(args, env, people) as clients:
         published: dict[int, float] = {}
-        gate = asyncio.Semaphore(16)
+        gate = asyncio.Semaphore(8)
 
         async def one(event: int) -> None:
             user = random.randrange(n)
             async with gate:
                 published[event] = await publish(runtime, people.user_ids[user], event, user)
 
-        meter = Meter(server.proc.pid, clients.pids)
-        started, tasks = time.perf_counter(), []
-        for event in range(args.events):
-            await asyncio.sleep(max(0.0, started + event / args.rate - time.perf_counter()))
+        before, tasks = usage(clients.server_pid, clients.pids), []
+        for event in range(args.events):  # at a steady rate, not waiting for deliveries
+            await asyncio.sleep(max(0.0, before[0] + event / args.rate - time.perf_counter()))
             tasks.append(asyncio.create_task(one(event)))
         await asyncio.gather(*tasks)
         await clients.until(lambda: len(clients.done) >= args.events, args.timeout)
-        report_cpu(meter.read(), len(clients.done))
+        report_cpu(before, usage(clients.server_pid, clients.pids), len(clients.done))
         records, closes = await clients.stop()
         latencies = [received - published[event] for event, received in records if event in published]
+        if os.environ.get("BENCH_DEBUG"):
+            timeline(published, records)
         print(f"  {args.events} events at {args.rate:g}/s to random users: publish→receive "
               f"p50 {ms(percentile(latencies, 0.5))}  p99 {ms(percentile(latencies, 0.99))}  "
               f"max {ms(max(latencies, default=math.nan))}; delivered {len(latencies)}/{args.events}"
               + (f"; {dict(closes)}" if closes else ""))
-    finally:
-        await clients.stop(5)
-        server.stop()
 
 
 async def fan_out(args: argparse.Namespace, env: dict[str, str], runtime: Any, people: People) -> None:
-    users, total = len(people.user_ids), len(people.tokens)
-    print(f"B. fan-out: {users} users x {total // users} connections ({users} channels)")
-    server = Server(env)
-    clients = Clients(server.ws_url, people.tokens, args.processes, args.concurrency)
-    try:
-        await server.ready()
-        await connect_idle(server, clients, args, args.processes)
+    users, each = len(people.user_ids), len(people.tokens) // len(people.user_ids)
+    print(f"B. fan-out: {users} users x {each} connections ({users} channels)")
+    async with idle_server(args, env, people) as clients:
         published: dict[int, float] = {}
         last: list[float] = []
-        meter = Meter(server.proc.pid, clients.pids)
+        before = usage(clients.server_pid, clients.pids)
         for event in range(args.fanout_events):
             user = event % users
             published[event] = await publish(runtime, people.user_ids[user], event, user)
@@ -494,18 +473,15 @@ async def fan_out(args: argparse.Namespace, env: dict[str, str], runtime: Any, p
             if await clients.until(lambda: len(clients.done.get(event, [])) >= expected, args.timeout):  # noqa: B023
                 last.append(max(clients.done[event]) - published[event])
             await asyncio.sleep(0.05)
-        reading = meter.read()
+        after = usage(clients.server_pid, clients.pids)
         records, closes = await clients.stop()
-        report_cpu(reading, len(records))
+        report_cpu(before, after, len(records))
         latencies = [received - published[event] for event, received in records if event in published]
-        print(f"  {args.fanout_events} events one after another, each to {total // users} subscribers: "
-              f"publish→receive p50 {ms(percentile(latencies, 0.5))}  p99 {ms(percentile(latencies, 0.99))}; "
-              f"last receiver p50 {ms(percentile(last, 0.5))}  p99 {ms(percentile(last, 0.99))}  "
-              f"max {ms(max(last, default=math.nan))}; delivered {len(latencies)}/{args.fanout_events * total // users}"
+        print(f"  {args.fanout_events} events one after another, each to {each} subscribers: publish→receive "
+              f"p50 {ms(percentile(latencies, 0.5))}  p99 {ms(percentile(latencies, 0.99))}; last receiver "
+              f"p50 {ms(percentile(last, 0.5))}  p99 {ms(percentile(last, 0.99))}  "
+              f"max {ms(max(last, default=math.nan))}; delivered {len(latencies)}/{args.fanout_events * each}"
               + (f"; {dict(closes)}" if closes else ""))
-    finally:
-        await clients.stop(5)
-        server.stop()
 
 
 # -- main ---------------------------------------------------------------------------------------
@@ -529,7 +505,6 @@ async def flush_redis(url: str) -> None:
         await client.flushdb()
     finally:
         await client.aclose()
-
 
 
 async def run(args: argparse.Namespace) -> None:

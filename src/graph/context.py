@@ -26,8 +26,6 @@ class Context:
     request_id: str | None = None
     # Connection-scoped facts for websockets (e.g. the token's expiry), set by on_ws_connect.
     connection_params: dict[str, Any] = field(default_factory=dict)
-    # Websockets: the task that ends the connection with its sign-in (graph.subscriptions).
-    session_watch: Any = None
     _loaders: dict[type, Any] = field(default_factory=dict)
 
     def loader(self, loader_class: type[L]) -> L:

@@ -10,11 +10,11 @@ from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
+    max_aliases,
+    query_depth_limiter,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5_000
+LIMIT_RULES = [
+    query_depth_limiter.create_validator(MAX_DEPTH, should_ignore=None),
+    max_aliases.create_validator(MAX_ALIASES),
+]
 
 
 @strawberry.type
@@ -59,15 +63,13 @@ class TallySchema(strawberry.Schema):
 
 def build_schema(production: bool = False) -> strawberry.Schema:
     # Factories: a fresh extension per request (the parse/validation caches are shared anyway).
-    # The limiters build their validation rule classes when constructed, and ValidationCache keys
-    # on those classes: built per request, the cache would never hit (every request re-validated
-    # its document). Build them once; each request gets a fresh extension holding the same rules.
-    limits = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-              *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules]
+    # The depth and alias rules are built once: strawberry's limiters build new rule classes per
+    # instance, which would make every request's validation-cache key new (never a hit) and
+    # cost each live subscription a few KiB.
     extensions: list = [
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
-        lambda: AddValidationRules(limits),
+        lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         MaskUnexpectedErrors,
         UnitOfWorkExtension,

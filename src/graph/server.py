@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +24,7 @@ from domain.accounts import tokens
 from graph.auth import actor_for_token, authenticate, bearer_token, client_ip
 from graph.context import Context
 from graph.persisted_queries import PersistedQueries
-from graph.subscriptions import watch_session
+from graph.subscriptions import SessionWatcher
 from tally.logs import request_id_var
 from tally.runtime import Runtime
 from tally.settings import Settings
@@ -48,6 +47,7 @@ class TallyGraphQL(GraphQL[Context, None]):
         )
         self.runtime = runtime
         self.persisted_queries = PersistedQueries(runtime.redis)
+        self.session_watcher = SessionWatcher(runtime.bus)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET carrying a persisted query's hash (and no text) is an API call, not a browser.
@@ -86,17 +86,16 @@ class TallyGraphQL(GraphQL[Context, None]):
         if claims is None or not actor.is_authenticated:
             raise ConnectionRejectionError()
         context.actor = actor
-        context.session_watch = asyncio.create_task(watch_session(context, claims.expires_at))
+        self.session_watcher.watch(context, claims.expires_at)
         return None
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
             return await super().run(request, context, root_value)
         finally:
-            if isinstance(request, WebSocket):
-                watch = getattr(getattr(request.state, "tally_context", None), "session_watch", None)
-                if watch is not None:
-                    watch.cancel()
+            context = getattr(request.state, "tally_context", None) if isinstance(request, WebSocket) else None
+            if context is not None:
+                self.session_watcher.forget(context)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response = process_result(result)

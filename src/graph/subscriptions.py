@@ -1,8 +1,8 @@
 """Live subscriptions: authenticated in connection_init, ended with the sign-in.
 
 A websocket connection authenticates once, from connection_init's `authorization`; without a
-valid token it is closed with 4403. From then on a watch task ends the whole connection (4403)
-when the token expires, its sign-in is revoked, or the account is locked. Subscriptions read
+valid token it is closed with 4403. From then on the process's SessionWatcher ends the whole
+connection (4403) when the token expires, its sign-in is revoked, or the account is locked. Subscriptions read
 the viewer's own channel `user:<id>`, so nobody hears another user's events, and build every
 payload from the database with a fresh unit of work and loaders, so a subscriber sees exactly
 what a query would show.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from strawberry.types import Info
 
 from graph.context import Context
-from tally.bus import SlowConsumer
+from tally.bus import EventBus, SlowConsumer
 from tally.clock import clock
 
 log = logging.getLogger(__name__)
@@ -66,35 +67,76 @@ async def fresh_context(info: Info) -> AsyncIterator[Context]:
         await context.uow.close()
 
 
-async def watch_session(context: Context, expires_at: datetime) -> None:
-    """End the connection when its token expires, its sign-in is revoked, or the account locks."""
-    actor = context.actor
-    sign_in = str(actor.session_id)
+class SessionWatcher:
+    """Ends websocket connections when their token expires, their sign-in is revoked, or the
+    account is locked (4403).
 
-    async def expiry() -> str:
-        while clock.now() < expires_at:  # noqa: ASYNC110 - polls tally.clock, which tests move
-            await asyncio.sleep(min(EXPIRY_CHECK_SECONDS, (expires_at - clock.now()).total_seconds()))
-        return "Session expired"
+    One per process: one bus subscription per signed-in user however many connections they
+    hold, and one sweeper for every connection's expiry, instead of tasks per connection (an
+    idle connection should cost a dictionary entry, not three tasks).
+    """
 
-    async def revocation() -> str:
-        async with context.runtime.bus.subscribe(user_channel(actor.user_id)) as events:
-            async for message in events:
-                kind = message.get("kind")
-                if kind == "account_locked":
-                    return "Account locked"
-                if kind == "session_revoked" and message.get("signInId") == sign_in:
-                    return "Session revoked"
-        return ""
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+        self._connections: dict[uuid.UUID, dict[int, tuple[Context, datetime]]] = {}
+        self._listeners: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
 
-    tasks = [asyncio.create_task(expiry()), asyncio.create_task(revocation())]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        reason = next(iter(done)).result()
-        if reason:
-            await close_connection(context, CLOSE_SESSION_ENDED, reason)
-    except SlowConsumer:
-        await close_connection(context, CLOSE_TRY_AGAIN_LATER, "Too slow; reconnect")
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    def watch(self, context: Context, expires_at: datetime) -> None:
+        user_id = context.actor.user_id
+        assert user_id is not None
+        self._connections.setdefault(user_id, {})[id(context)] = (context, expires_at)
+        if user_id not in self._listeners:
+            self._listeners[user_id] = asyncio.create_task(self._listen(user_id))
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep())
+
+    def forget(self, context: Context) -> None:
+        user_id = context.actor.user_id
+        held = self._connections.get(user_id) if user_id is not None else None
+        if held is None or held.pop(id(context), None) is None:
+            return
+        if not held:
+            del self._connections[user_id]
+            listener = self._listeners.pop(user_id, None)
+            if listener is not None:
+                listener.cancel()
+
+    @property
+    def watched(self) -> int:
+        return sum(len(held) for held in self._connections.values())
+
+    async def _end(self, contexts: list[Context], code: int, reason: str) -> None:
+        for context in contexts:
+            self.forget(context)
+            await close_connection(context, code, reason)
+
+    async def _listen(self, user_id: uuid.UUID) -> None:
+        try:
+            async with self.bus.subscribe(user_channel(user_id)) as events:
+                async for message in events:
+                    held = list(self._connections.get(user_id, {}).values())
+                    kind = message.get("kind")
+                    if kind == "account_locked":
+                        await self._end([context for context, _ in held], CLOSE_SESSION_ENDED, "Account locked")
+                    elif kind == "session_revoked":
+                        revoked = message.get("signInId")
+                        ended = [c for c, _ in held if str(c.actor.session_id) == revoked]
+                        await self._end(ended, CLOSE_SESSION_ENDED, "Session revoked")
+        except SlowConsumer:
+            # Missing a revocation is not an option: the user's connections reconnect and re-check.
+            held = [context for context, _ in self._connections.get(user_id, {}).values()]
+            self._listeners.pop(user_id, None)
+            await self._end(held, CLOSE_TRY_AGAIN_LATER, "Too slow; reconnect")
+
+    async def _sweep(self) -> None:
+        while self._connections:
+            await asyncio.sleep(EXPIRY_CHECK_SECONDS)
+            now = clock.now()
+            expired = [
+                context
+                for held in list(self._connections.values())
+                for context, expires_at in list(held.values())
+                if expires_at <= now
+            ]
+            await self._end(expired, CLOSE_SESSION_ENDED, "Session expired")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -29,6 +30,13 @@ LIST = contract_operation("notifications", "Notifications")
 async def server(committed_runtime: Runtime) -> AsyncIterator[LiveServer]:
     async with LiveServer(create_app(runtime=committed_runtime)) as live:
         yield live
+
+
+async def eventually(check, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
 
 
 async def subscribed(server: LiveServer, person: Person) -> GraphQLWebSocket:
@@ -69,6 +77,20 @@ async def test_the_recipient_hears_each_notification_once_as_a_query_shows_it(
     await bob_feed.expect_nothing()
     await ada_feed.close()
     await bob_feed.close()
+
+
+async def test_closed_connections_are_no_longer_watched(server: LiveServer, committed_runtime: Runtime) -> None:
+    # Given two people with three connections between them
+    ada = await committed_person(committed_runtime)
+    bob = await committed_person(committed_runtime, email="bob@example.com", name="Bob")
+    feeds = [await subscribed(server, ada), await subscribed(server, ada), await subscribed(server, bob)]
+    watcher = server.server.config.app.state.graphql.session_watcher
+    assert watcher.watched == 3
+    # When they all hang up
+    for feed in feeds:
+        await feed.close()
+    # Then nothing of theirs is kept: no entries, no per-user listeners
+    await eventually(lambda: watcher.watched == 0 and not watcher._listeners)
 
 
 async def test_logging_out_ends_the_live_session(server: LiveServer, committed_runtime: Runtime) -> None:

@@ -150,3 +150,16 @@ async def test_a_plain_json_client_keeps_getting_200(gql: GraphQLClient) -> None
     response = await gql.http.post("/graphql", json={"query": "{ __typename"}, headers={"accept": "application/json"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
+
+
+async def test_a_repeated_document_is_validated_once(gql: GraphQLClient) -> None:
+    # The validation cache is keyed by the rules too: rebuilt rules per request would never hit.
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    cached = _get_validate_cache(1024)
+    query = "query RepeatedProbe { __typename node(id: \"x\") { id } }"
+    await gql.execute(query)
+    before = cached.cache_info()
+    await gql.execute(query)
+    after = cached.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (1, 0)
