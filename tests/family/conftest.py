@@ -18,6 +18,7 @@ from db.models.notifications import Notification
 from domain import ledger
 from domain.actor import Actor, Role
 from domain.family import answers, gifts, points, tasks
+from tally.clock import Clock
 from tests.accounts.conftest import Person, hash_of, make_person, sign_in
 
 CHILD_PASSWORD = "a long child secret"
@@ -127,6 +128,14 @@ async def assert_ledger_clean(session: AsyncSession) -> None:
     """`tally ledger verify` on the test's own transaction: no invariant broken."""
     report = await ledger.verify(await session.connection())
     assert report.ok, report.summary()
+
+
+@pytest.fixture
+def frozen_clock(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Time stands still but for clock.advance: exact durations, however slow the machine."""
+    start, offset = clock.now(), clock._offset
+    monkeypatch.setattr(clock, "now", lambda: start + (clock._offset - offset))
+    return clock
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from db.models.family import FamilyTask, FamilyTaskAttempt
 from db.models.ledger import JournalEntry
 from domain.family.points import task_reward_key
 from graph.app import create_app
-from tally.clock import clock
+from tally.clock import Clock, clock
 from tally.runtime import Runtime
 from tests.family.conftest import (
     Family,
@@ -40,7 +40,7 @@ def submit(task: FamilyTask, answer_id: Any) -> dict[str, Any]:
 
 
 async def test_a_wrong_answer_is_recorded_pays_nothing_and_says_try_again(
-    gql: GraphQLClient, session: AsyncSession, smiths: Family
+    gql: GraphQLClient, session: AsyncSession, smiths: Family, frozen_clock: Clock
 ) -> None:
     # Given a task the child opened a minute ago
     task = await make_task(session, smiths, reward=20)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.family import answers, tasks
-from tally.clock import clock
+from tally.clock import Clock, clock
 from tests.accounts.conftest import sign_in
 from tests.family.conftest import Family, actor_of, answer_of, gid, make_task
 from tests.support.client import GraphQLClient
@@ -30,7 +30,9 @@ async def solve(session: AsyncSession, family: Family, reward: int, wrong_first:
     await session.commit()
 
 
-async def test_stats_add_up_per_day_and_overall(gql: GraphQLClient, session: AsyncSession, smiths: Family) -> None:
+async def test_stats_add_up_per_day_and_overall(
+    gql: GraphQLClient, session: AsyncSession, smiths: Family, frozen_clock: Clock
+) -> None:
     # Given day 1: a task right first time in 30 s (10 points), another after two misses in 90 s (20 points)
     day1 = clock.now().date()
     await solve(session, smiths, 10, 0, 30)

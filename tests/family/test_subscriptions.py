@@ -94,7 +94,7 @@ async def test_an_unlocked_gift_is_announced_to_the_child_and_the_parent_only(
     await anonymous.send({"type": "connection_init", "payload": {}})
     assert await anonymous.wait_closed() == 4403
     try:
-        # (each socket also holds one subscription that watches its sign-in)
+        # (plus one subscription per user: the process's session watcher)
         await until_listening(committed_runtime, {smiths.child.user.id: 2, smiths.parent.user.id: 4})
         # When Kit's right answer reaches the threshold
         variables = {"input": {"taskId": gid("Task", task.id), "answerId": gid("TaskAnswer", right.id)}}
@@ -128,7 +128,7 @@ async def test_a_gift_sent_is_not_announced_to_the_child(server: LiveServer, com
     feed = await GraphQLWebSocket(server.ws_url).connect()
     assert (await feed.init(smiths.child.token))["type"] == "connection_ack"
     await feed.subscribe("feed", contract_operation("notifications", "NotificationReceived"))
-    await until_listening(committed_runtime, {smiths.child.user.id: 4, smiths.parent.user.id: 2})
+    await until_listening(committed_runtime, {smiths.child.user.id: 3, smiths.parent.user.id: 2})
     try:
         # When the parent hides a gift Kit cannot afford yet
         variables = {"input": {"childId": gid("Child", smiths.child.user.id), "title": "Secret", "pointsThreshold": 99}}
