@@ -116,15 +116,33 @@ async def paginate(
     *,
     descending: bool = True,
 ) -> Page[Any]:
-    """One page of `statement`'s single entity."""
-    pages = await paginate_many(session, statement, order_by, request, descending=descending)
-    if None in pages:
-        return pages[None]
-    # The cursor left no rows, so the ranked query carried no total: count on its own.
-    total = 0
-    if (request.after or request.before) is not None:
-        total = (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
-    return Page(total=total, has_previous=request.after is not None, has_next=request.before is not None)
+    """One page of `statement`'s single entity: ORDER BY … LIMIT on the index, plus a count.
+
+    Two cheap statements beat one windowed one here: ranking every matching row to keep 21 of
+    them costs what the whole list costs (50 ms against 0.2 + 3 ms on 30k rows).
+    """
+    size = request.size
+    cursor = request.before if request.backwards else request.after
+    forward_desc = descending != request.backwards
+    query = statement
+    if cursor is not None:
+        query = query.where(_seek(order_by, decode_cursor(cursor, len(order_by)), greater=not forward_desc))
+    query = query.order_by(*[c.desc() if forward_desc else c.asc() for c in order_by]).limit(size + 1)
+    items = list((await session.scalars(query)).all())
+    total = (await session.execute(select(func.count()).select_from(statement.order_by(None).subquery()))).scalar_one()
+    return _finish(Page(items=items, total=total), request, size, order_by)
+
+
+def _finish(page: Page[Any], request: PageRequest, size: int, order_by: Sequence[ColumnElement[Any]]) -> Page[Any]:
+    overflow = len(page.items) > size
+    page.items = page.items[:size]
+    if request.backwards:
+        page.items.reverse()
+        page.has_previous, page.has_next = overflow, request.before is not None
+    else:
+        page.has_next, page.has_previous = overflow, request.after is not None
+    page.cursors = [encode_cursor([getattr(item, c.key) for c in order_by]) for item in page.items]
+    return page
 
 
 async def paginate_many(
@@ -136,7 +154,7 @@ async def paginate_many(
     partition_by: ColumnElement[Any] | None = None,
     descending: bool = True,
 ) -> dict[Hashable, Page[Any]]:
-    """A page per value of `partition_by` (or one page under the key None), in one statement."""
+    """A page per value of `partition_by`, in one statement for every parent (dataloaders)."""
     size = request.size
     cursor = request.before if request.backwards else request.after
     # Walking backwards is walking forwards over the reversed order.
@@ -167,13 +185,4 @@ async def paginate_many(
         page = pages.setdefault(key, Page(total=total_count))
         page.items.append(item)
 
-    for page in pages.values():
-        overflow = len(page.items) > size
-        page.items = page.items[:size]
-        if request.backwards:
-            page.items.reverse()
-            page.has_previous, page.has_next = overflow, request.before is not None
-        else:
-            page.has_next, page.has_previous = overflow, request.after is not None
-        page.cursors = [encode_cursor([getattr(item, c.key) for c in order_by]) for item in page.items]
-    return pages
+    return {key: _finish(page, request, size, order_by) for key, page in pages.items()}

@@ -25,8 +25,11 @@ def after_commit(session: AsyncSession, effect: AfterCommit) -> None:
 class UnitOfWork:
     """The request's session. Services flush; only the unit of work commits, exactly once."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, short_reads: bool = False) -> None:
         self.database = database
+        # A websocket connection's unit of work lives as long as the socket: its reads each take
+        # a short session of their own, so no pooled connection idles in a transaction for hours.
+        self.short_reads = short_reads
         self._session: AsyncSession | None = None
         # One AsyncSession runs one statement at a time; sibling resolvers take turns.
         self.lock = asyncio.Lock()
@@ -44,7 +47,11 @@ class UnitOfWork:
     @asynccontextmanager
     async def serialized(self) -> AsyncIterator[AsyncSession]:
         async with self.lock:
-            yield self.session
+            if not self.short_reads:
+                yield self.session
+                return
+            async with self.database.sessions() as session:
+                yield session
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[AsyncSession]:

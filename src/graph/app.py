@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from graph import health
+from graph.earnings.export import export_earnings_csv
 from graph.middleware import RequestIdMiddleware
 from graph.schema import build_schema
 from graph.server import TallyGraphQL
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/health/live", health.live),
             Route("/health/ready", health.ready),
             Route("/metrics", health.metrics),
+            Route("/exports/earnings.csv", export_earnings_csv),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -35,6 +35,10 @@ class Context:
             instance = self._loaders[loader_class] = loader_class(self)
         return instance
 
+    def forget_loaded(self) -> None:
+        """Drop the loaders' caches: a long-lived (websocket) context must not serve stale rows."""
+        self._loaders.clear()
+
     def fresh(self) -> Context:
         """A copy with its own unit of work and loaders: one per subscription event."""
         return Context(

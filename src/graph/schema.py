@@ -22,6 +22,8 @@ from strawberry.types import ExecutionContext, Info
 
 from graph.accounts.mutations import AccountMutation, SignInMutation
 from graph.accounts.queries import AccountsQuery
+from graph.earnings.mutations import EarningsMutation
+from graph.earnings.subscriptions import EarningsSubscription
 from graph.errors import MaskUnexpectedErrors
 from graph.extensions import UnitOfWorkExtension
 from graph.family.mutations import FamilyMutation
@@ -50,8 +52,10 @@ class NodeQuery:
 
 # Each domain contributes its own root types; listed here explicitly, in product order.
 QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery)
-MUTATIONS: tuple[type, ...] = (SignInMutation, AccountMutation, NotificationsMutation, FamilyMutation)
-SUBSCRIPTIONS: tuple[type, ...] = (NotificationsSubscription, FamilySubscription)
+MUTATIONS: tuple[type, ...] = (
+    SignInMutation, AccountMutation, NotificationsMutation, FamilyMutation, EarningsMutation,
+)
+SUBSCRIPTIONS: tuple[type, ...] = (NotificationsSubscription, FamilySubscription, EarningsSubscription)
 
 
 class TallySchema(strawberry.Schema):

@@ -65,7 +65,7 @@ class TallyGraphQL(GraphQL[Context, None]):
             request=request,
             response=response,
             runtime=self.runtime,
-            uow=UnitOfWork(self.runtime.database),
+            uow=UnitOfWork(self.runtime.database, short_reads=isinstance(request, WebSocket)),
             actor=await authenticate(self.runtime, request, authorization),
             request_id=request_id_var.get(),
         )

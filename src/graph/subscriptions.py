@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.types import Info
@@ -25,6 +26,7 @@ from tally.bus import EventBus, SlowConsumer
 from tally.clock import clock
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Expiry is measured on tally's clock; checking it this often ends a session within a second.
 EXPIRY_CHECK_SECONDS = 1.0
@@ -51,10 +53,36 @@ async def user_events(info: Info, kinds: set[str]) -> AsyncIterator[dict]:
         async with context.runtime.bus.subscribe(channel) as events:
             async for message in events:
                 if message.get("kind") in kinds:
+                    # Nested fields of this event resolve on the connection's context: give them
+                    # fresh loaders, so they read the database as it is now.
+                    context.forget_loaded()
                     yield message
     except SlowConsumer:
         log.warning("closing a websocket that fell behind on %s", channel)
         await close_connection(context, CLOSE_TRY_AGAIN_LATER, "Too slow; reconnect")
+
+
+# Payloads being built or just built, per process: every connection of one user on one event
+# awaits the same load (a user's tabs and devices all hear the event) instead of one each.
+_SHARED_TTL_SECONDS = 5.0
+_shared: dict[tuple[object, ...], asyncio.Future[Any]] = {}
+
+
+async def shared_payload(key: tuple[object, ...], build: Callable[[], Awaitable[T]]) -> T:
+    """`build()` once per key (include the viewer's id in it) for every subscriber awaiting it."""
+    future = _shared.get(key)
+    if future is None:
+        future = asyncio.get_running_loop().create_future()
+        _shared[key] = future
+        asyncio.get_running_loop().call_later(_SHARED_TTL_SECONDS, _shared.pop, key, None)
+        try:
+            future.set_result(await build())
+        except BaseException as exc:
+            _shared.pop(key, None)
+            future.set_exception(exc)
+            future.exception()  # the builder re-raises it; the waiters get it too
+            raise
+    return await asyncio.shield(future)
 
 
 @contextlib.asynccontextmanager

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from jobs import outbox
 from jobs.base import CronEntry, JobFunction
+from jobs.earnings import mark_missed_earning_goals
 from jobs.ledger import verify_ledger
 
 FUNCTIONS: list[JobFunction] = [
     outbox.deliver_message,
     outbox.sweep_outbox,
     verify_ledger,
+    mark_missed_earning_goals,
 ]
 
 CRON: list[CronEntry] = [
@@ -21,6 +23,9 @@ CRON: list[CronEntry] = [
     CronEntry(outbox.sweep_outbox),
     # Nightly, in the quiet hour: a read-only snapshot, so it never blocks a posting.
     CronEntry(verify_ledger, minute=17, hour=3),
+    # Goal deadlines: each goal is checked against midnight in its owner's timezone, so the daily
+    # check runs every hour (at :05) to meet every timezone's midnight within the hour.
+    CronEntry(mark_missed_earning_goals, minute=5),
 ]
 
 

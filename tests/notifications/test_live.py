@@ -20,6 +20,7 @@ from tally.runtime import Runtime
 from tests.accounts.conftest import PASSWORD, Person
 from tests.support.client import contract_operation
 from tests.support.live import committed_person
+from tests.support.statements import count_statements
 from tests.support.websocket import GraphQLWebSocket, LiveServer
 
 RECEIVED = contract_operation("notifications", "NotificationReceived")
@@ -77,6 +78,24 @@ async def test_the_recipient_hears_each_notification_once_as_a_query_shows_it(
     await bob_feed.expect_nothing()
     await ada_feed.close()
     await bob_feed.close()
+
+
+async def test_a_users_many_connections_share_one_load_per_event(
+    server: LiveServer, committed_runtime: Runtime, backend
+) -> None:
+    # Given Ada on three devices
+    ada = await committed_person(committed_runtime)
+    feeds = [await subscribed(server, ada) for _ in range(3)]
+    # When she is notified
+    with count_statements(backend.engine) as log:
+        await notify_committed(committed_runtime, ada, "once")
+        payloads = [(await feed.next_payload("feed"))["data"]["notificationReceived"] for feed in feeds]
+    # Then every device hears it, and the notification was read back from the database once
+    assert {p["title"] for p in payloads} == {"once"} and len(payloads) == 3
+    reads = [s for s in log.selects() if "FROM notifications" in s]
+    assert len(reads) == 1
+    for feed in feeds:
+        await feed.close()
 
 
 async def test_closed_connections_are_no_longer_watched(server: LiveServer, committed_runtime: Runtime) -> None:

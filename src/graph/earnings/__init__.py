@@ -1,0 +1,1 @@
+"""GraphQL for earnings: platforms, earnings, goals, the summary, the live feed and CSV export."""
