@@ -1,14 +1,16 @@
 """giftUnlocked: fires for the child and for the parent when a gift unlocks.
 
 The event reaches each of them on their own channel (the service publishes to both); the
-payload is re-read with the subscriber's visibility through fresh loaders, so the child never
-receives a gift they could not query, and `child { points }` is the balance now.
+payload is re-read with the subscriber's visibility through fresh loaders (once per viewer and
+event, shared by their connections), so the child never receives a gift they could not query,
+and `child { points }` is the balance now.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
+from functools import partial
 
 import strawberry
 from strawberry.types import Info
@@ -19,7 +21,7 @@ from graph.family.loaders import VisibleChildById, VisibleGiftById
 from graph.family.types import Child, parse_uuid
 from graph.node import resolve_node_id
 from graph.permissions import IsAuthenticated
-from graph.subscriptions import fresh_context, user_events
+from graph.subscriptions import fresh_context, shared_payload, user_events
 
 
 @strawberry.type
@@ -38,7 +40,9 @@ class FamilySubscription:
             gift_id, event_child = parse_uuid(message.get("giftId")), parse_uuid(message.get("childId"))
             if gift_id is None or (wanted is not None and event_child != wanted):
                 continue
-            gift = await _build(info, gift_id)
+            # Every connection and subscription of this viewer shares one load of the payload.
+            key = ("giftUnlocked", gift_id, info.context.actor.user_id)
+            gift = await shared_payload(key, partial(_build, info, gift_id))
             if gift is not None:
                 yield gift
 
