@@ -26,6 +26,8 @@ from graph.earnings.mutations import EarningsMutation
 from graph.earnings.subscriptions import EarningsSubscription
 from graph.errors import MaskUnexpectedErrors
 from graph.extensions import UnitOfWorkExtension
+from graph.family.mutations import FamilyMutation
+from graph.family.subscriptions import FamilySubscription
 from graph.node import resolve_node
 from graph.notifications.mutations import NotificationsMutation
 from graph.notifications.subscriptions import NotificationsSubscription
@@ -50,8 +52,10 @@ class NodeQuery:
 
 # Each domain contributes its own root types; listed here explicitly, in product order.
 QUERIES: tuple[type, ...] = (NodeQuery, AccountsQuery)
-MUTATIONS: tuple[type, ...] = (SignInMutation, AccountMutation, NotificationsMutation, EarningsMutation)
-SUBSCRIPTIONS: tuple[type, ...] = (NotificationsSubscription, EarningsSubscription)
+MUTATIONS: tuple[type, ...] = (
+    SignInMutation, AccountMutation, NotificationsMutation, FamilyMutation, EarningsMutation,
+)
+SUBSCRIPTIONS: tuple[type, ...] = (NotificationsSubscription, FamilySubscription, EarningsSubscription)
 
 
 class TallySchema(strawberry.Schema):

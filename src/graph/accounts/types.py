@@ -17,6 +17,7 @@ from graph.accounts.enums import Channel, Code, Role
 from graph.accounts.loaders import VisibleUserById
 from graph.earnings.viewer import EarningsViewerFields
 from graph.errors import UserError
+from graph.family.viewer import FamilyViewerFields
 from graph.notifications.viewer import NotificationsViewerFields
 
 
@@ -34,7 +35,7 @@ def parse_uuid(value: str) -> uuid.UUID | None:
 
 
 @strawberry.type(description="A person's account. Visible to that person only.")
-class User(relay.Node, NotificationsViewerFields, EarningsViewerFields):
+class User(relay.Node, NotificationsViewerFields, FamilyViewerFields, EarningsViewerFields):
     id: relay.NodeID[str]
     email: str | None
     username: str | None = strawberry.field(description="A child's sign-in name; null for adults.")

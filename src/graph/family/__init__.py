@@ -1,0 +1,1 @@
+"""The family GraphQL surface: children, tasks, answers, gifts, points history, stats."""
