@@ -41,9 +41,15 @@ async def eventually(check, timeout: float = 5.0) -> None:
 
 
 async def subscribed(server: LiveServer, person: Person) -> GraphQLWebSocket:
+    """A connection subscribed to the feed, returned once the server is listening for it."""
+    bus = server.server.config.app.state.runtime.bus
+    channel = f"user:{person.user.id}"
+    # The process's session watcher listens on the user's channel too, once per user.
+    wanted = bus.subscriber_count(channel) + (1 if bus.subscriber_count(channel) else 2)
     client = await GraphQLWebSocket(server.ws_url).connect()
     assert (await client.init(person.token))["type"] == "connection_ack"
     await client.subscribe("feed", RECEIVED)
+    await eventually(lambda: bus.subscriber_count(channel) >= wanted)
     return client
 
 
