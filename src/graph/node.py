@@ -1,12 +1,14 @@
 """The Relay `Node` interface and `node(id:)`.
 
 Every entity type implements `Node` and a `resolve_nodes` classmethod that loads only what the
-viewer may see (through `visible_nodes`), so `node(id:)` checks access like any other field and
-another user's object answers exactly like a missing one.
+viewer may see (through `load_visible_nodes` and a visibility-aware loader), so `node(id:)`
+checks access like any other field and another user's object answers exactly like a missing one.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import strawberry
@@ -39,3 +41,27 @@ async def resolve_node(info: Info, id: strawberry.ID) -> relay.Node | None:
     nodes = await node_class.resolve_nodes(info=info, node_ids=[decoded.node_id], required=False)
     found = list(nodes)
     return found[0] if found else None
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    """The UUID in a raw node id, or None for anything malformed (which then reads as missing)."""
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError):
+        return None
+
+
+async def load_visible_nodes(
+    info: Info,
+    node_ids: Iterable[str],
+    loader_class: type,
+    key: Callable[[Any], uuid.UUID] = lambda row: row.id,
+) -> list[Any | None]:
+    """The rows behind `node_ids`, in order, through a loader that applies the viewer's visibility;
+    None for a malformed id, a missing row, or one that is not the viewer's to see."""
+    ids = [parse_uuid(node_id) for node_id in node_ids]
+    found = await info.context.loader(loader_class).load_many([i for i in ids if i is not None])
+    by_id = {key(row): row for row in found if row is not None}
+    return [by_id.get(i) if i is not None else None for i in ids]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
@@ -18,6 +17,7 @@ from graph.accounts.loaders import VisibleUserById
 from graph.earnings.viewer import EarningsViewerFields
 from graph.errors import UserError
 from graph.family.viewer import FamilyViewerFields
+from graph.node import load_visible_nodes
 from graph.notifications.viewer import NotificationsViewerFields
 
 
@@ -26,12 +26,6 @@ class AccountsError(UserError):
     codes: ClassVar[type[Enum]] = Code
     code: Code
 
-
-def parse_uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError):
-        return None
 
 
 @strawberry.type(description="A person's account. Visible to that person only.")
@@ -66,13 +60,8 @@ class User(relay.Node, NotificationsViewerFields, FamilyViewerFields, EarningsVi
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[User | None]:
-        # The pattern for every node type: parse, load through the request's visibility-aware
-        # loader, and answer None for anything missing or not the viewer's.
-        ids = [parse_uuid(node_id) for node_id in node_ids]
-        loader = info.context.loader(VisibleUserById)
-        found = await loader.load_many([i for i in ids if i is not None])
-        by_id = {user.id: user for user in found if user is not None}
-        return [cls.from_model(by_id[i]) if i in by_id else None for i in ids]
+        rows = await load_visible_nodes(info, node_ids, VisibleUserById)
+        return [cls.from_model(row) if row is not None else None for row in rows]
 
 
 @strawberry.type(description="Sign-in needs a one-time code, sent on this channel; pass its id to verifyOtp.")

@@ -19,7 +19,8 @@ from domain.earnings.policies import USES_EARNINGS
 from graph.context import Context
 from graph.earnings.enums import EarningEventKind
 from graph.earnings.loaders import EarningById, PlatformById
-from graph.earnings.types import Earning, parse_uuid
+from graph.earnings.types import Earning
+from graph.node import parse_uuid
 from graph.permissions import HasRole
 from graph.subscriptions import fresh_context, user_events
 

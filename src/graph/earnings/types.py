@@ -22,20 +22,13 @@ from graph.earnings.enums import Code, GoalStatus, Plan
 from graph.earnings.loaders import EarningById, GoalById, GoalCurrentAmount, PlatformById
 from graph.errors import UserError
 from graph.money import Money
-from graph.node import resolve_node_id
+from graph.node import load_visible_nodes, parse_uuid, resolve_node_id
 
 
 @strawberry.type(description="A problem with an earnings mutation's input; nothing was changed by it.")
 class EarningsError(UserError):
     codes: ClassVar[type[Enum]] = Code
     code: Code
-
-
-def parse_uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value is not None else None
-    except (ValueError, TypeError):
-        return None
 
 
 def node_uuid(global_id: str | None, node_type: type[relay.Node]) -> uuid.UUID | None:
@@ -55,10 +48,8 @@ def user_uuid(global_id: str) -> uuid.UUID | None:
 
 
 async def _resolve(cls: Any, info: Info, node_ids: Iterable[str], loader: type) -> list[Any]:
-    ids = [parse_uuid(node_id) for node_id in node_ids]
-    found = await info.context.loader(loader).load_many([i for i in ids if i is not None])
-    by_id = {row.id: row for row in found if row is not None}
-    return [cls.from_model(by_id[i]) if i in by_id else None for i in ids]
+    rows = await load_visible_nodes(info, node_ids, loader)
+    return [cls.from_model(row) if row is not None else None for row in rows]
 
 
 @strawberry.type(description="Where a freelancer earns. Archived platforms keep their earnings.")

@@ -14,7 +14,8 @@ from db.models.family import FamilyGift
 from db.models.ledger import JournalPosting
 from graph.family.enums import GiftStatus
 from graph.family.loaders import EntryById, VisibleChildById, VisibleGiftById, VisiblePosting
-from graph.family.types import Child, parse_uuid
+from graph.family.types import Child
+from graph.node import parse_uuid
 
 
 @strawberry.type(description="A gift a parent hid for a child; the child sees it once their points unlock it.")

@@ -25,9 +25,9 @@ from graph.family.inputs import (
     UpdateChildInput,
 )
 from graph.family.tasks import Task, TaskAnswer, TaskResult
-from graph.family.types import Child, FamilyError, parse_uuid
+from graph.family.types import Child, FamilyError
 from graph.mutations import mutate
-from graph.node import resolve_node_id
+from graph.node import parse_uuid, resolve_node_id
 from graph.permissions import HasRole
 
 PARENT = [HasRole.at_least(Role.MEMBER)]

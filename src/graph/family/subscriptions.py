@@ -18,8 +18,8 @@ from strawberry.types import Info
 from domain.family.notices import GIFT_UNLOCKED
 from graph.family.gifts import Gift
 from graph.family.loaders import VisibleChildById, VisibleGiftById
-from graph.family.types import Child, parse_uuid
-from graph.node import resolve_node_id
+from graph.family.types import Child
+from graph.node import parse_uuid, resolve_node_id
 from graph.permissions import IsAuthenticated
 from graph.subscriptions import fresh_context, shared_payload, user_events
 

@@ -20,7 +20,8 @@ from graph.family.loaders import (
     VisibleChildById,
     VisibleTaskById,
 )
-from graph.family.types import Child, parse_uuid
+from graph.family.types import Child
+from graph.node import parse_uuid
 
 
 @strawberry.type(description="One of a task's answers. `correct` is null for the child, always.")

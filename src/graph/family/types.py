@@ -33,6 +33,7 @@ from graph.family.loaders import (
     TasksOfChild,
     VisibleChildById,
 )
+from graph.node import load_visible_nodes
 from graph.pagination import Connection, page_request
 
 if TYPE_CHECKING:
@@ -68,12 +69,6 @@ def selects(info: Info, *path: str) -> bool:
             return False
     return True
 
-
-def parse_uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError):
-        return None
 
 
 @strawberry.type(description="One day of a child's activity (UTC).")
@@ -135,10 +130,8 @@ class Child(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Child | None]:
-        ids = [parse_uuid(node_id) for node_id in node_ids]
-        found = await info.context.loader(VisibleChildById).load_many([i for i in ids if i is not None])
-        by_id = {row.user_id: row for row in found if row is not None}
-        return [cls.from_model(by_id[i]) if i in by_id else None for i in ids]
+        rows = await load_visible_nodes(info, node_ids, VisibleChildById, key=lambda row: row.user_id)
+        return [cls.from_model(row) if row is not None else None for row in rows]
 
     @strawberry.field(description="The child's tasks, newest first; `status` filters.")
     async def tasks(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
@@ -15,6 +14,7 @@ from strawberry.types import Info
 from db.models import notifications as models
 from domain.notifications.errors import Code
 from graph.errors import UserError
+from graph.node import load_visible_nodes
 from graph.notifications.loaders import VisibleNotificationById
 
 
@@ -31,13 +31,6 @@ NotificationsErrorCode = strawberry.enum(Code, name="NotificationsErrorCode")
 class NotificationsError(UserError):
     codes: ClassVar[type[Enum]] = Code
     code: NotificationsErrorCode  # type: ignore[valid-type]
-
-
-def _uuid(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError):
-        return None
 
 
 @strawberry.type(description="Something that happened, for one user's bell. Visible to its recipient only.")
@@ -61,7 +54,5 @@ class Notification(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Notification | None]:
-        ids = [_uuid(node_id) for node_id in node_ids]
-        found = await info.context.loader(VisibleNotificationById).load_many([i for i in ids if i is not None])
-        by_id = {row.id: row for row in found if row is not None}
-        return [cls.from_model(by_id[i]) if i in by_id else None for i in ids]
+        rows = await load_visible_nodes(info, node_ids, VisibleNotificationById)
+        return [cls.from_model(row) if row is not None else None for row in rows]
