@@ -34,7 +34,6 @@ import multiprocessing
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from bench._support import admin_sql, flush_redis, free_port
 
 # -- seeding, through the services ----------------------------------------------------------------
 
@@ -98,12 +99,6 @@ async def seed(database: Any, children: int, tasks_per_child: int) -> tuple[uuid
 
 
 # -- servers and load -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:
@@ -205,26 +200,6 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 # -- main -------------------------------------------------------------------------------------------
-
-
-async def admin_sql(server: str, statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(f"{server}/postgres", timeout=10)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-async def flush_redis(url: str) -> None:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-    try:
-        await client.flushdb()
-    finally:
-        await client.aclose()
 
 
 def dashboard_query() -> str:

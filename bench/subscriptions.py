@@ -40,7 +40,6 @@ import os
 import random
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,8 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from bench._support import admin_sql, flush_redis, free_port
 
 PROTOCOL = "graphql-transport-ws"
 QUERY = "subscription { notificationReceived { id title createdAt } }"
@@ -321,12 +322,6 @@ async def make_people(database: Any, secret: str, prefix: str, users: int, per_u
     return People([row["id"] for row in user_rows], tokens)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Server:
     """`tally serve` in its own process, logging to a temporary file."""
 
@@ -485,26 +480,6 @@ async def fan_out(args: argparse.Namespace, env: dict[str, str], runtime: Any, p
 
 
 # -- main ---------------------------------------------------------------------------------------
-
-
-async def admin_sql(server: str, statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(f"{server}/postgres", timeout=10)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-async def flush_redis(url: str) -> None:
-    from redis.asyncio import Redis
-
-    client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-    try:
-        await client.flushdb()
-    finally:
-        await client.aclose()
 
 
 async def run(args: argparse.Namespace) -> None:
