@@ -69,19 +69,22 @@ class UnitOfWork:
         if self._session is None:
             return
         effects = self._session.info.pop(_PENDING_KEY, [])
-        await self._session.commit()
+        async with self.lock:  # after any statement still in flight (see graph.loaders)
+            await self._session.commit()
         await run_effects(effects)
 
     async def rollback(self) -> None:
         if self._session is None:
             return
         self._session.info.pop(_PENDING_KEY, None)
-        await self._session.rollback()
+        async with self.lock:
+            await self._session.rollback()
 
     async def close(self) -> None:
         if self._session is not None:
             self._session.info.pop(_PENDING_KEY, None)
-            await self._session.close()
+            async with self.lock:
+                await self._session.close()
             self._session = None
 
 

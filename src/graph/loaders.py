@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
@@ -27,9 +29,30 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         self.context = context
 
     async def _load(self, keys: Sequence[K]) -> list[V]:
+        # graphql-core cancels the siblings of a field whose error nulls a non-null parent, and
+        # strawberry's DataLoader then cancels a batch nobody waits for. A statement cut off
+        # midway makes asyncpg close the connection, taking the request's transaction with it,
+        # so the batch always runs to its end; a cancelled caller just never sees the result.
+        batch = asyncio.ensure_future(self._fetch_serialized(list(keys)))
+        try:
+            return await asyncio.shield(batch)
+        except asyncio.CancelledError:
+            await _settled(batch)
+            raise
+
+    async def _fetch_serialized(self, keys: list[K]) -> list[V]:
         async with self.context.uow.serialized() as session:
-            return await self.fetch(session, list(keys))
+            return await self.fetch(session, keys)
 
     # Not named `batch`: strawberry's DataLoader keeps its pending batch in `self.batch`.
     async def fetch(self, session: AsyncSession, keys: list[K]) -> list[V]:
         raise NotImplementedError
+
+
+async def _settled(task: asyncio.Future[Any]) -> None:
+    """Wait for the task to end, through further cancellations; its outcome is not wanted."""
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log it as never retrieved

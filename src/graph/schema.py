@@ -28,6 +28,8 @@ from graph.errors import MaskUnexpectedErrors
 from graph.extensions import UnitOfWorkExtension
 from graph.family.mutations import FamilyMutation
 from graph.family.subscriptions import FamilySubscription
+from graph.fastpath import FastExecutor
+from graph.settle import install as settle_siblings
 from graph.node import resolve_node
 from graph.notifications.mutations import NotificationsMutation
 from graph.notifications.subscriptions import NotificationsSubscription
@@ -65,7 +67,8 @@ class TallySchema(strawberry.Schema):
             log.debug("client error: %s", error.message)
 
 
-def build_schema(production: bool = False) -> strawberry.Schema:
+def build_schema(production: bool = False, fast_path: bool = True) -> strawberry.Schema:
+    settle_siblings()
     # Factories: a fresh extension per request (the parse/validation caches are shared anyway).
     # The depth and alias rules are built once: strawberry's limiters build new rule classes per
     # instance, which would make every request's validation-cache key new (never a hit) and
@@ -85,5 +88,7 @@ def build_schema(production: bool = False) -> strawberry.Schema:
         mutation=merge_types("Mutation", MUTATIONS) if MUTATIONS else None,
         subscription=merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None,
         extensions=extensions,
+        # Queries run from compiled plans where they can (graph.fastpath); graphql-core runs the rest.
+        execution_context_class=FastExecutor if fast_path else None,
         config=StrawberryConfig(disable_field_suggestions=production, relay_max_results=100),
     )

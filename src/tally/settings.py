@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     sms_url: str = "console://"
     log_level: str = "INFO"
     web_concurrency: int = Field(default=1, ge=1, le=64)
+    # Compiled query plans (graph.fastpath); off runs every operation through graphql-core.
+    fast_path: bool = True
 
     @field_validator("database_url")
     @classmethod
