@@ -183,11 +183,23 @@ class _Level:
 def _fill_leaves(completion: Completion, key: str, getter: Any, sources: list[Any],
                  outputs: list[dict[str, Any]]) -> None:
     # The hot loop: one attribute read and one class check per leaf in the common case.
-    passthrough = completion.passthrough
+    passthrough, nullable, coerce = completion.passthrough, completion.nullable, completion.coerce
     if passthrough is str or passthrough is bool:
         for source, output in zip(sources, outputs, strict=True):
             value = getter(source)
             output[key] = value if value.__class__ is passthrough else _leaf_or_null(completion, value)
+    elif passthrough is None:  # custom scalars and enums: their own coercion, inlined
+        for source, output in zip(sources, outputs, strict=True):
+            value = getter(source)
+            if value is None:
+                if not nullable:
+                    raise Fallback("null in a non-null position")
+                output[key] = None
+                continue
+            coerced = coerce(value)
+            if coerced is None or coerced is Undefined:
+                raise Fallback("a leaf coerced to null")
+            output[key] = coerced
     else:
         for source, output in zip(sources, outputs, strict=True):
             output[key] = _leaf_or_null(completion, getter(source))
