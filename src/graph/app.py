@@ -28,7 +28,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if owns_runtime:
         configure_logging(settings.log_level, json_lines=settings.is_production)
     runtime = runtime or Runtime(settings)
-    graphql = TallyGraphQL(build_schema(production=settings.is_production, fast_path=settings.fast_path), runtime, settings)
+    schema = build_schema(production=settings.is_production, fast_path=settings.fast_path)
+    graphql = TallyGraphQL(schema, runtime, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

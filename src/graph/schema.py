@@ -29,10 +29,10 @@ from graph.extensions import UnitOfWorkExtension
 from graph.family.mutations import FamilyMutation
 from graph.family.subscriptions import FamilySubscription
 from graph.fastpath import FastExecutor
-from graph.settle import install as settle_siblings
 from graph.node import resolve_node
 from graph.notifications.mutations import NotificationsMutation
 from graph.notifications.subscriptions import NotificationsSubscription
+from graph.settle import install as settle_siblings
 
 log = logging.getLogger(__name__)
 

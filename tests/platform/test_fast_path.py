@@ -26,7 +26,7 @@ from graph.app import create_app
 from graph.fastpath import FastExecutor, FastPathStats, fast_path_stats
 from tally.clock import clock
 from tally.runtime import Runtime
-from tests.accounts.conftest import Person, make_person
+from tests.accounts.conftest import Person
 from tests.earnings.conftest import add_earning, add_goal, add_platform, set_profile
 from tests.family.conftest import Family, earn, gid, make_family, make_gift, make_task
 from tests.support.client import CONTRACT_DIR, GraphQLClient
@@ -85,7 +85,8 @@ async def world(session: AsyncSession) -> World:
     await make_gift(session, family, 15, "Ice cream", child=ada)
     opened_later = await make_gift(session, family, 5000, "Bike", child=ada)
     for n in range(4):
-        await make_task(session, family, ada, reward=5 + n, question=f"Question {n}?", subject=None if n % 2 else "maths")
+        subject = None if n % 2 else "maths"
+        await make_task(session, family, ada, reward=5 + n, question=f"Question {n}?", subject=subject)
     await earn(session, family, 20, child=ada)
     await make_task(session, family, bo, reward=3)
     profile_owner = family.parent
