@@ -27,6 +27,9 @@ class Context:
     # Connection-scoped facts for websockets (e.g. the token's expiry), set by on_ws_connect.
     connection_params: dict[str, Any] = field(default_factory=dict)
     _loaders: dict[type, Any] = field(default_factory=dict)
+    # Facts derived from the operation, computed once per request rather than once per object
+    # (e.g. whether a list's items select a field); keyed by the deriving function's choice.
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def loader(self, loader_class: type[L]) -> L:
         """The request's one instance of `loader_class` (created on first use)."""
@@ -38,6 +41,7 @@ class Context:
     def forget_loaded(self) -> None:
         """Drop the loaders' caches: a long-lived (websocket) context must not serve stale rows."""
         self._loaders.clear()
+        self.memo.clear()
 
     def fresh(self) -> Context:
         """A copy with its own unit of work and loaders: one per subscription event."""

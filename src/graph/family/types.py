@@ -61,7 +61,21 @@ def _fields(selections: Iterable[Any]) -> Iterator[SelectedField]:
 
 
 def selects(info: Info, *path: str) -> bool:
-    """Whether the query selects this path under the current field (through fragments too)."""
+    """Whether the query selects this path under the current field (through fragments too).
+
+    The answer is the same for every object at this place in the query, so the context keeps
+    it, keyed by the identity of the field's AST nodes (kept alive beside the answer, so their
+    ids cannot be reused while the entry exists).
+    """
+    nodes = info._raw_info.field_nodes
+    key = ("selects", *map(id, nodes), *path)
+    found = info.context.memo.get(key)
+    if found is None:
+        found = info.context.memo[key] = (nodes, _selects(info, path))
+    return found[1]
+
+
+def _selects(info: Info, path: tuple[str, ...]) -> bool:
     level: list[SelectedField] = list(info.selected_fields)
     for name in path:
         level = [child for field in level for child in _fields(field.selections) if child.name == name]

@@ -22,6 +22,7 @@ from typing import Any
 
 from graphql.pyutils import Path, Undefined
 from strawberry.relay.utils import to_base64
+from strawberry.types.arguments import convert_arguments
 
 from graph.fastpath.plan import MAX_INT, MIN_INT, Completion, ObjectPlan, Shape, Step, StepKind
 
@@ -87,6 +88,12 @@ class _Level:
                 assert completion is not None
                 if completion.shape is Shape.LEAF:
                     _fill_leaves(completion, key, step.getter, sources, outputs)
+                elif completion.shape is Shape.OBJECT:
+                    getter = step.getter
+                    child_paths = [Path(path, key, type_name) for path in paths] if plan.needs_paths else None
+                    column = self.objects(completion, [getter(source) for source in sources], child_paths)
+                    for output, value in zip(outputs, column, strict=True):
+                        output[key] = value
                 else:
                     getter, complete = step.getter, self.complete
                     if plan.needs_paths:
@@ -106,6 +113,9 @@ class _Level:
 
     def resolve(self, plan: ObjectPlan, step: Step, sources: list[Any], outputs: list[dict[str, Any]],
                 paths: list[Path | None], pending: list[Any]) -> None:
+        if step.direct is not None:
+            self.resolve_directly(plan, step, sources, outputs, paths, pending)
+            return
         executor, field_def, key, parent = self.executor, step.field_def, step.key, plan.type
         assert field_def is not None
         arguments = _arguments(executor, step)
@@ -115,6 +125,47 @@ class _Level:
             result = resolve(source, build_info(field_def, step.field_nodes, parent, path), **arguments)
             if is_awaitable(result):
                 output[key] = None  # keeps the key's place in the object; filled after the gather
+                pending.append((result, step, output, path))
+            else:
+                output[key] = self.complete(step.completion, result, path)  # type: ignore[arg-type]
+
+    def resolve_directly(self, plan: ObjectPlan, step: Step, sources: list[Any], outputs: list[dict[str, Any]],
+                         paths: list[Path | None], pending: list[Any]) -> None:
+        """What strawberry's resolver wrapper does, with the arguments converted once per field.
+
+        The wrapper converts the same GraphQL arguments into Python values for every object
+        (a dashboard's 50 children: 50 conversions); they do not depend on the object.
+        """
+        executor, field_def, key, parent, field = self.executor, step.field_def, step.key, plan.type, step.direct
+        assert field_def is not None and field is not None and field.base_resolver is not None
+        strawberry_schema = executor.schema._strawberry_schema
+        info_class = strawberry_schema.config.info_class
+        resolver = field.base_resolver
+        call, wants_self = resolver.wrapped_func, resolver.self_parameter is not None
+        injected = [parameter.name for parameter in (resolver.parent_parameter, resolver.root_parameter)
+                    if parameter is not None]
+        info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+        raw_arguments = _arguments(executor, step)
+        converted: dict[str, Any] | None = None
+        build_info, is_awaitable = executor.build_resolve_info, executor.is_awaitable
+        for source, output, parent_path in zip(sources, outputs, paths, strict=True):
+            path = Path(parent_path, key, parent.name)
+            info = None
+            if info_name is not None or converted is None:
+                info = info_class(_raw_info=build_info(field_def, step.field_nodes, parent, path), _field=field)
+            if converted is None:
+                converted = convert_arguments(
+                    raw_arguments, field.arguments, info=info, config=strawberry_schema.config,
+                    scalar_registry=strawberry_schema.schema_converter.scalar_registry,
+                )
+            kwargs = dict(converted)
+            for name in injected:
+                kwargs[name] = source
+            if info_name is not None:
+                kwargs[info_name] = info
+            result = call(source, **kwargs) if wants_self else call(**kwargs)
+            if is_awaitable(result):
+                output[key] = None
                 pending.append((result, step, output, path))
             else:
                 output[key] = self.complete(step.completion, result, path)  # type: ignore[arg-type]
@@ -139,34 +190,44 @@ class _Level:
             return [self.complete(item, element, Path(path, index, None)) for index, element in enumerate(value)]
         plan = completion.plan
         assert plan is not None
-        if plan.is_type_of is not None and not plan.is_type_of(value, None):
+        if plan.is_type_of is not None and not plan.is_type_of(value):
             raise Fallback(f"not a {plan.type.name}")
         output: dict[str, Any] = {}
         self._enqueue(plan, [value], [output], [path])
         return output
 
-    def objects(self, item: Completion, values: list[Any], path: Path | None) -> list[dict[str, Any] | None]:
-        """A list of objects: one output dict each, all queued for the item's plan together."""
+    def objects(self, item: Completion, values: list[Any], paths: list[Path] | Path | None
+                ) -> list[dict[str, Any] | None]:
+        """Objects for one plan: an output dict each, all queued for the plan together.
+
+        `paths` is one path per value (a column of an object field), or the list field's path
+        (items get their index), or None when nothing below needs paths.
+        """
         plan = item.plan
         assert plan is not None
-        check = plan.is_type_of
+        accepts = plan.is_type_of
         outputs: list[dict[str, Any] | None] = []
-        sources, filled, paths = [], [], []
+        sources, filled, queued_paths = [], [], []
         for index, value in enumerate(values):
             if value is None:
                 if not item.nullable:
-                    raise Fallback("null in a non-null list position")
+                    raise Fallback("null in a non-null position")
                 outputs.append(None)
                 continue
-            if check is not None and not check(value, None):
+            if accepts is not None and not accepts(value):
                 raise Fallback(f"not a {plan.type.name}")
             output: dict[str, Any] = {}
             outputs.append(output)
             sources.append(value)
             filled.append(output)
-            paths.append(Path(path, index, None) if path is not None else None)
+            if paths is None:
+                queued_paths.append(None)
+            elif isinstance(paths, list):
+                queued_paths.append(paths[index])
+            else:
+                queued_paths.append(Path(paths, index, None))
         if sources:
-            self._enqueue(plan, sources, filled, paths)
+            self._enqueue(plan, sources, filled, queued_paths)
         return outputs
 
     def _enqueue(self, plan: ObjectPlan, sources: list[Any], outputs: list[dict[str, Any]],

@@ -45,6 +45,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetails, collect_fields, collect_subfields
 from strawberry.relay.types import Node
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 
 STRAWBERRY_DEFINITION = "strawberry-definition"
@@ -95,6 +96,9 @@ class Step:
     node_class: type | None = None  # NODE_ID: the only class the shortcut applies to
     field_nodes: list[FieldNode] = field(default_factory=list)
     has_arguments: bool = False
+    # RESOLVER steps strawberry would call plainly (no field extensions, no exception handlers):
+    # the resolver is called directly, its arguments converted once for every object.
+    direct: StrawberryField | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -104,7 +108,7 @@ class ObjectPlan:
     # Any resolver in this selection or below: only then do objects carry their response path
     # (resolvers get a real `info.path`; plain attributes need none).
     needs_paths: bool = False
-    is_type_of: Any = None
+    is_type_of: TypeCheck | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -180,7 +184,15 @@ class _Compiler:
             return Step(key, StepKind.NODE_ID, field_def, details, completion,
                         getter=attrgetter(node_class.resolve_id_attr()), node_class=node_class, field_nodes=nodes)
         return Step(key, StepKind.RESOLVER, field_def, details, completion, field_nodes=nodes,
-                    has_arguments=has_arguments)
+                    has_arguments=has_arguments, direct=self.direct(definition))
+
+    def direct(self, definition: StrawberryField) -> StrawberryField | None:
+        strawberry_schema = getattr(self.schema, "_strawberry_schema", None)
+        if strawberry_schema is None or strawberry_schema.exception_handlers or definition.extensions:
+            return None
+        if definition.base_resolver is None:
+            return None
+        return definition
 
     def completion(self, graphql_type: Any, details: list[FieldDetails]) -> Completion:
         nullable = True
@@ -218,7 +230,7 @@ def _completion_needs_paths(completion: Completion | None) -> bool:
     return completion is not None and completion.plan is not None and completion.plan.needs_paths
 
 
-def _type_check(object_type: GraphQLObjectType) -> Any:
+def _type_check(object_type: GraphQLObjectType) -> TypeCheck | None:
     """Strawberry's generated is_type_of (it ignores `info`), or None when the type has none.
 
     A hand-written is_type_of might read `info`, which the fast path does not build for it.
@@ -228,7 +240,27 @@ def _type_check(object_type: GraphQLObjectType) -> Any:
         return None
     if "_get_is_type_of" not in getattr(check, "__qualname__", ""):
         raise Ineligible(f"{object_type.name} has a custom is_type_of")
-    return check
+    return TypeCheck(check)
+
+
+class TypeCheck:
+    """Strawberry's is_type_of, asked once per class: its answer depends on the class alone,
+    unless the object carries a `strawberry.cast`, which is always asked."""
+
+    __slots__ = ("accepted", "check")
+
+    def __init__(self, check: Any) -> None:
+        self.check, self.accepted = check, set()
+
+    def __call__(self, value: Any) -> bool:
+        cls = value.__class__
+        if cls in self.accepted and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None:
+            return True
+        if not self.check(value, None):
+            return False
+        if getattr(value, TYPE_CAST_ATTRIBUTE, None) is None:
+            self.accepted.add(cls)
+        return True
 
 
 def _default_node_id_class(parent: GraphQLObjectType, name: str, definition: StrawberryField) -> type | None:
