@@ -56,12 +56,15 @@ def add_load_arguments(parser: argparse.ArgumentParser, seconds: float = 5.0, ro
 
 async def same_answer(tally: Target, floor: Target) -> tuple[bool, Any]:
     """Tally's parsed answer, and whether the floor's is the same JSON."""
-    _, ours = await post_json(tally.server.url, tally.body, tally.headers)
-    _, theirs = await post_json(floor.server.url, floor.body, floor.headers)
+    our_bytes, ours = await post_json(tally.server.url, tally.body, tally.headers)
+    their_bytes, theirs = await post_json(floor.server.url, floor.body, floor.headers)
     if ours != theirs or "errors" in ours:
         print("Tally and the floor answer differently:", file=sys.stderr)
         print(orjson.dumps(ours)[:1500], "\n---\n", orjson.dumps(theirs)[:1500], file=sys.stderr)
         return False, ours
+    print(f"Tally and the floor answer the same JSON ({len(our_bytes):,} B, "
+          f"{'byte for byte' if our_bytes == their_bytes else 'same values, different bytes'}), "
+          f"{leaves(ours):,} leaves", flush=True)
     return True, ours
 
 
