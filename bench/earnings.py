@@ -54,8 +54,8 @@ from domain.earnings.summary import summarize
 from tally.clock import clock
 from tests.support.client import contract_operation
 
-SUITE = ["--seconds", "5", "--rounds", "2"]
-QUICK = ["--seconds", "3", "--rounds", "1", "--warm", "1", "--repeat", "10"]
+SUITE = ["--seconds", "8", "--rounds", "2"]
+QUICK = ["--earnings", "20000", "--seconds", "3", "--rounds", "1", "--warm", "1", "--repeat", "10"]
 WHERE = "WHERE user_id = $1 AND currency = $2 AND date BETWEEN $3 AND $4"
 SUMS = ("sum(amount_minor), sum(coalesce(hours_centi, 0)), "
         "sum(CASE WHEN hours_centi > 0 THEN amount_minor ELSE 0 END), count(*)")
@@ -221,14 +221,18 @@ async def bench(args: argparse.Namespace) -> Report:
         return await dashboard(dsn, user_id, sign_in_id, args)
 
 
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m bench earnings", description=__doc__.split("\n\n")[0])
+    options.add_argument("--earnings", type=int, default=100_000)
+    options.add_argument("--repeat", type=int, default=30, help="timed runs per summary variant")
+    options.add_argument("--window-days", type=int, default=365, help="the dashboard's window, ending today")
+    add_load_arguments(options)
+    options.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    return options
+
+
 def measure(argv: list[str]) -> Report:
-    parser = argparse.ArgumentParser(prog="python -m bench earnings", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--earnings", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=30, help="timed runs per summary variant")
-    parser.add_argument("--window-days", type=int, default=365, help="the dashboard's window, ending today")
-    add_load_arguments(parser)
-    parser.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
-    return asyncio.run(bench(parser.parse_args(argv)))
+    return asyncio.run(bench(parser().parse_args(argv)))
 
 
 def main(argv: list[str]) -> int:

@@ -39,7 +39,7 @@ from bench import _peer
 from bench._served import Target, add_load_arguments, peer_matches, run_served, same_answer
 from bench._support import Report, Server, asyncpg_url, bench_database, flush_redis, table, tally_env
 
-SUITE = ["--seconds", "5", "--rounds", "2"]
+SUITE = ["--seconds", "8", "--rounds", "2"]
 QUICK = ["--seconds", "3", "--rounds", "1", "--warm", "1"]
 
 # -- seeding, through the services ----------------------------------------------------------------
@@ -223,14 +223,18 @@ def main(argv: list[str] | None = None) -> int:
     return report.status
 
 
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m bench family", description=__doc__.splitlines()[0])
+    options.add_argument("--children", type=int, default=50)
+    options.add_argument("--tasks", type=int, default=20, help="tasks per child")
+    options.add_argument("--tasks-first", type=int, default=20, help="the dashboard's $tasksFirst")
+    add_load_arguments(options)
+    options.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    return options
+
+
 def measure(argv: list[str]) -> Report:
-    parser = argparse.ArgumentParser(prog="python -m bench family", description=__doc__.splitlines()[0])
-    parser.add_argument("--children", type=int, default=50)
-    parser.add_argument("--tasks", type=int, default=20, help="tasks per child")
-    parser.add_argument("--tasks-first", type=int, default=20, help="the dashboard's $tasksFirst")
-    add_load_arguments(parser)
-    parser.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
-    return asyncio.run(run(parser.parse_args(argv)))
+    return asyncio.run(run(parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -259,20 +259,24 @@ def main(argv: list[str] | None = None) -> int:
     return report.status
 
 
-def measure(argv: list[str]) -> Report:
-    parser = argparse.ArgumentParser(prog="python -m bench fanout", description=__doc__.splitlines()[0])
-    parser.add_argument("--subscribers", type=int, default=1000)
-    parser.add_argument("--events", type=int, default=200)
-    parser.add_argument("--jobs", type=int, default=40, help="jobs per enqueue→start measurement")
-    parser.add_argument(
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m bench fanout", description=__doc__.splitlines()[0])
+    options.add_argument("--subscribers", type=int, default=1000)
+    options.add_argument("--events", type=int, default=200)
+    options.add_argument("--jobs", type=int, default=40, help="jobs per enqueue→start measurement")
+    options.add_argument(
         "--redis-url", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
     )
-    parser.add_argument("--skip-arq", action="store_true")
-    parser.add_argument(
+    options.add_argument("--skip-arq", action="store_true")
+    options.add_argument(
         "--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
         help="event loop; auto picks uvloop when installed, as uvicorn does",
     )
-    args = parser.parse_args(argv)
+    return options
+
+
+def measure(argv: list[str]) -> Report:
+    args = parser().parse_args(argv)
     loop_factory = None
     if args.loop != "asyncio":
         try:

@@ -250,14 +250,18 @@ def main(argv: list[str]) -> int:
     return report.status
 
 
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m bench ledger", description=__doc__.split("\n\n")[0])
+    options.add_argument("--clients", type=int, default=32)
+    options.add_argument("--transfers", type=int, default=3000, help="per implementation, workload and round")
+    options.add_argument("--seconds", type=float, default=20.0, help="time limit per run")
+    options.add_argument("--accounts", type=int, default=1000)
+    options.add_argument("--rounds", type=int, default=2)
+    return options
+
+
 def measure(argv: list[str]) -> Report:
-    parser = argparse.ArgumentParser(prog="python -m bench ledger", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--transfers", type=int, default=3000, help="per implementation, workload and round")
-    parser.add_argument("--seconds", type=float, default=20.0, help="time limit per run")
-    parser.add_argument("--accounts", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=2)
-    return asyncio.run(bench(parser.parse_args(argv)))
+    return asyncio.run(bench(parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -556,22 +556,26 @@ def main(argv: list[str] | None = None) -> int:
     return report.status
 
 
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m bench subscriptions", description=__doc__.splitlines()[0])
+    options.add_argument("--subscribers", type=int, default=1000, help="connections per scenario (10k: by hand)")
+    options.add_argument("--events", type=int, default=500, help="per-user events in scenario A")
+    options.add_argument("--rate", type=float, default=100, help="scenario A's events per second")
+    options.add_argument("--fanout-users", type=int, default=10)
+    options.add_argument("--fanout-events", type=int, default=20)
+    options.add_argument("--processes", type=int, default=0, help="client processes (default: 1 per 250, 2 to 16)")
+    options.add_argument("--concurrency", type=int, default=50, help="handshakes in flight per client process")
+    options.add_argument("--idle", type=float, default=5, help="seconds idle for the idle CPU figure")
+    options.add_argument("--settle", type=float, default=2, help="seconds to wait before reading RSS")
+    options.add_argument("--timeout", type=float, default=30, help="seconds to wait for deliveries")
+    options.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    options.add_argument("--skip-per-user", action="store_true")
+    options.add_argument("--skip-fanout", action="store_true")
+    return options
+
+
 def measure(argv: list[str]) -> Report:
-    parser = argparse.ArgumentParser(prog="python -m bench subscriptions", description=__doc__.splitlines()[0])
-    parser.add_argument("--subscribers", type=int, default=1000, help="connections per scenario (10k: by hand)")
-    parser.add_argument("--events", type=int, default=500, help="per-user events in scenario A")
-    parser.add_argument("--rate", type=float, default=100, help="scenario A's events per second")
-    parser.add_argument("--fanout-users", type=int, default=10)
-    parser.add_argument("--fanout-events", type=int, default=20)
-    parser.add_argument("--processes", type=int, default=0, help="client processes (default: 1 per 250, 2 to 16)")
-    parser.add_argument("--concurrency", type=int, default=50, help="handshakes in flight per client process")
-    parser.add_argument("--idle", type=float, default=5, help="seconds idle for the idle CPU figure")
-    parser.add_argument("--settle", type=float, default=2, help="seconds to wait before reading RSS")
-    parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for deliveries")
-    parser.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
-    parser.add_argument("--skip-per-user", action="store_true")
-    parser.add_argument("--skip-fanout", action="store_true")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     args.processes = args.processes or min(16, max(2, math.ceil(args.subscribers / 250)))
     raise_fd_limit()
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)

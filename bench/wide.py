@@ -56,7 +56,7 @@ from bench._support import (
     tree_cpu_seconds,
 )
 
-SUITE = ["--requests", "10"]
+SUITE = ["--requests", "10", "--rounds", "2"]
 QUICK = ["--requests", "4"]
 LEAVES_PER_ROW = 5
 
@@ -206,14 +206,18 @@ async def run(args: argparse.Namespace) -> Report:
             await flush_redis(args.redis)
 
 
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m bench wide", description=__doc__.splitlines()[0])
+    options.add_argument("--rows", type=int, default=10_000)
+    options.add_argument("--requests", type=int, default=10, help="sequential requests per server and round")
+    options.add_argument("--rounds", type=int, default=1)
+    options.add_argument("--no-peer", action="store_true", help="skip PostGraphile")
+    options.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    return options
+
+
 def measure(argv: list[str]) -> Report:
-    parser = argparse.ArgumentParser(prog="python -m bench wide", description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--requests", type=int, default=10, help="sequential requests per server and round")
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--no-peer", action="store_true", help="skip PostGraphile")
-    parser.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
-    return asyncio.run(run(parser.parse_args(argv)))
+    return asyncio.run(run(parser().parse_args(argv)))
 
 
 def main(argv: list[str]) -> int:
