@@ -17,7 +17,8 @@ import time
 import traceback
 from pathlib import Path
 
-from bench._support import Row, generator, table
+from bench._load import generator
+from bench._support import Row, table
 
 # The table's order; any other module runs after these.
 ORDER = ["family", "earnings", "wide", "subscriptions", "fanout", "ledger"]

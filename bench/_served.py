@@ -19,16 +19,13 @@ from typing import Any
 
 import orjson
 
+from bench._load import Round, generator, load, mean_round
 from bench._support import (
-    Round,
     Row,
     Server,
     counter_value,
     floor_statements,
-    generator,
     leaves,
-    load,
-    mean_round,
     post_json,
     rss_mib,
     statements_per_request,
