@@ -26,7 +26,7 @@ schema: $(STAMP)
 	$(BIN)/tally export-schema > schema.graphql
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.db

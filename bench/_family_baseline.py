@@ -4,8 +4,8 @@ What a careful developer would write with Starlette and asyncpg: decode the same
 check its sign-in, four set-based queries (children with names and balances; pending tasks,
 gifts and results, each ranked per child with window functions), dicts, orjson. Served by
 uvicorn as a factory (`bench._family_baseline:baseline_app`); settings from BENCH_FAMILY_DSN
-and BENCH_FAMILY_SECRET. Not a benchmark of its own (the leading underscore keeps it out of
-`python -m bench`'s list).
+and BENCH_FAMILY_SECRET; GET /stats tells how many SQL statements it has sent. Not a benchmark
+of its own (the leading underscore keeps it out of `python -m bench`'s list).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def baseline_app() -> Any:
     from domain.accounts.tokens import decode_access_token
 
     dsn, secret = os.environ["BENCH_FAMILY_DSN"], os.environ["BENCH_FAMILY_SECRET"]
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = {"statements": 0}
 
     def gid(kind: str, raw: Any) -> str:
         return base64.b64encode(f"{kind}:{raw}".encode()).decode()
@@ -79,6 +79,7 @@ def baseline_app() -> Any:
         if claims is None:
             return Response(orjson.dumps({"data": {"me": None}}), media_type="application/json")
         async with state["pool"].acquire() as conn:
+            state["statements"] += 5  # the sign-in check and the four queries below
             if await conn.fetchval(SIGN_IN_SQL, claims.sign_in_id, claims.user_id) is None:
                 return Response(orjson.dumps({"data": {"me": None}}), media_type="application/json")
             children = await conn.fetch(CHILDREN_SQL, claims.user_id, children_first)
@@ -124,4 +125,8 @@ def baseline_app() -> Any:
         finally:
             await state["pool"].close()
 
-    return Starlette(routes=[Route("/graphql", dashboard, methods=["POST"])], lifespan=lifespan)
+    async def stats(request: Request) -> Response:
+        return Response(orjson.dumps({"statements": state["statements"]}), media_type="application/json")
+
+    return Starlette(routes=[Route("/graphql", dashboard, methods=["POST"]), Route("/stats", stats)],
+                     lifespan=lifespan)

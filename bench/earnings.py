@@ -1,21 +1,26 @@
-"""Earnings analytics: the summary beside hand-written SQL over asyncpg, and the dashboard's req/s.
+"""Earnings: the summary beside hand-written SQL over asyncpg, and the served EarningsDashboard.
 
-    python -m bench earnings [--earnings 100000] [--repeat 30] [--clients 8] [--seconds 10]
+    python -m bench earnings [--earnings 100000] [--repeat 30] [--window-days 365]
+                             [--seconds 5] [--rounds 2] [--warm 2] [--connections 8] [--redis URL]
 
 One user with `--earnings` earnings (USD, with a tenth in EUR) on 8 platforms over three years,
-on a fresh PostgreSQL database. Then:
+and five goals, on a fresh PostgreSQL database. Then:
 
 1. Summary latency over a one-year and a three-year window, median and p95 of `--repeat` runs
-   each (the three take turns), for: Tally's `summarize()` on a session (the SQL the API runs, plus the ORM and result
-   handling); the same statement written by hand and run with asyncpg (`fetch`), the floor for
-   this SQL; and, for scale, the naive hand-written form (four GROUP BYs over the table). The
-   statement count per summary is printed too (it is 1 whatever the size).
-2. The EarningsDashboard contract query (summary, goals, first page of earnings) through the
-   whole ASGI app in-process (httpx ASGITransport, `--clients` concurrent clients for
-   `--seconds`), over a 30-day and a one-year window: requests per second and mean latency.
+   each (the three take turns), in this process: Tally's `summarize()` on a session (the SQL
+   the API runs, plus the ORM and result handling); the same statement written by hand and run
+   with asyncpg (`fetch`), the floor for this SQL; and, for scale, the naive hand-written form
+   (four GROUP BYs over the table). The statement count per summary is printed too (it is 1
+   whatever the size).
+2. Scenario 2 of issue 8: the EarningsDashboard contract query (summary, goals, first page of
+   earnings) over the last `--window-days` days, served by `tally serve` beside a hand-written
+   Starlette + asyncpg + orjson floor (bench/_earnings_baseline.py) that must answer the same
+   JSON, loaded in turn as bench/_served.py describes (no peer here: issue 8 runs PostGraphile
+   on scenarios 1 and 3). Aim: >= 0.5x the floor's req/s.
 
 PostgreSQL server: TALLY_BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432); the
-database is created here and dropped afterwards.
+database is created here and dropped afterwards. Redis (the served app's sign-in checks): --redis,
+else TALLY_BENCH_REDIS_URL, else redis://127.0.0.1:6379/9 (flushed).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import statistics
 import sys
 import time
@@ -33,43 +39,23 @@ from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
-import httpx
+import orjson
 from sqlalchemy import event, insert
 
+from bench._earnings_baseline import SUMMARY_SQL
+from bench._served import Target, add_load_arguments, run_served, same_answer
+from bench._support import Report, Server, asyncpg_url, bench_database, flush_redis, table, tally_env
 from db.engine import Database
-from db.migrate import upgrade_async
-from db.models.accounts import User
+from db.models.accounts import SignIn, User
 from db.models.earnings import Earning, EarningsProfile, Goal, Platform
 from db.unit_of_work import transaction
-from domain.accounts import sessions
 from domain.actor import Actor, Role
 from domain.earnings.summary import summarize
-from graph.app import create_app
-from jobs.queue import InProcessQueue
 from tally.clock import clock
-from tally.runtime import Runtime
-from tally.settings import load_settings
 from tests.support.client import contract_operation
 
-# The statement Tally's summary runs (domain.earnings.summary.summary_query), written by hand.
-SUMMARY_SQL = """
-WITH daily AS (
-    SELECT date AS day, platform_id, sum(amount_minor) AS amount, sum(coalesce(hours_centi, 0)) AS hours,
-           sum(CASE WHEN hours_centi > 0 THEN amount_minor ELSE 0 END) AS rated, count(*) AS n
-    FROM earnings WHERE user_id = $1 AND currency = $2 AND date BETWEEN $3 AND $4
-    GROUP BY date, platform_id
-)
-SELECT 'day' AS level, day, NULL::varchar AS month, NULL::uuid AS platform_id,
-       sum(amount), sum(hours), sum(rated), sum(n) FROM daily GROUP BY day
-UNION ALL
-SELECT 'month', NULL::date, to_char(day, 'YYYY-MM'), NULL::uuid, sum(amount), sum(hours), sum(rated), sum(n)
-FROM daily GROUP BY to_char(day, 'YYYY-MM')
-UNION ALL
-SELECT 'platform', NULL::date, NULL::varchar, platform_id, sum(amount), sum(hours), sum(rated), sum(n)
-FROM daily GROUP BY platform_id
-UNION ALL
-SELECT 'total', NULL::date, NULL::varchar, NULL::uuid, sum(amount), sum(hours), sum(rated), sum(n) FROM daily
-"""
+SUITE = ["--seconds", "8", "--rounds", "2"]
+QUICK = ["--earnings", "20000", "--seconds", "3", "--rounds", "1", "--warm", "1", "--repeat", "10"]
 WHERE = "WHERE user_id = $1 AND currency = $2 AND date BETWEEN $3 AND $4"
 SUMS = ("sum(amount_minor), sum(coalesce(hours_centi, 0)), "
         "sum(CASE WHEN hours_centi > 0 THEN amount_minor ELSE 0 END), count(*)")
@@ -81,8 +67,9 @@ NAIVE_SQL = [
 ]
 
 
-async def seed(database: Database, size: int) -> tuple[uuid.UUID, str]:
-    """The user, platforms, goals and `size` earnings; returns the user id and an access token."""
+async def seed(database: Database, size: int, notes_every: int = 0) -> tuple[uuid.UUID, uuid.UUID]:
+    """The user, platforms, goals and `size` earnings (with notes on every `notes_every`th one);
+    returns the user id and a sign-in's id (its access token is the caller's, with its secret)."""
     rng = random.Random(7)
     today = clock.now().date()
     async with transaction(database) as session:
@@ -102,15 +89,18 @@ async def seed(database: Database, size: int) -> tuple[uuid.UUID, str]:
                 "id": uuid.uuid4(), "user_id": user.id, "platform_id": rng.choice(platforms).id,
                 "date": today - timedelta(days=rng.randint(0, 3 * 365)), "amount_minor": rng.randint(500, 500_000),
                 "currency": "EUR" if n % 10 == 0 else "USD", "hours_centi": rng.choice([None, 0, rng.randint(25, 900)]),
-                "notes": None, "created_at": clock.now(), "updated_at": clock.now(),
+                "notes": f"Invoice {n}: design work, revisions" if notes_every and n % notes_every == 0 else None,
+                "created_at": clock.now(), "updated_at": clock.now(),
             })
             if len(batch) == 10_000:
                 await session.execute(insert(Earning), batch)
                 batch = []
         if batch:
             await session.execute(insert(Earning), batch)
-        tokens = await sessions.start_sign_in(session, Actor(ip="127.0.0.1"), user)
-    return user.id, tokens.access_token
+        sign_in = SignIn(user_id=user.id, created_at=clock.now(), user_agent="bench")
+        session.add(sign_in)
+        await session.flush()
+    return user.id, sign_in.id
 
 
 async def timed_together(runs: list[Callable[[], Awaitable[Any]]], repeat: int) -> list[list[float]]:
@@ -174,88 +164,81 @@ async def summary_latency(database: Database, pool: asyncpg.Pool, user_id: uuid.
         print(f"{'  hand-written, 4 GROUP BYs, asyncpg':<44} {describe(slow)}  {statistics.median(slow) / floor:5.2f}")
 
 
-async def drive(http: httpx.AsyncClient, payload: dict[str, Any], headers: dict[str, str], clients: int,
-                seconds: float) -> tuple[int, float, list[float]]:
-    """`clients` loops posting `payload` until the deadline: (requests done, elapsed, latencies in ms)."""
-    done = 0
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
+async def dashboard(dsn: str, user_id: uuid.UUID, sign_in_id: uuid.UUID, args: argparse.Namespace) -> Report:
+    """Scenario 2: EarningsDashboard served by Tally and by the floor, loaded in turn."""
+    from domain.accounts.tokens import issue_access_token
 
-    async def client() -> None:
-        nonlocal done
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            response = await http.post("/graphql", json=payload, headers=headers)
-            response.raise_for_status()
-            latencies.append((time.perf_counter() - started) * 1000)
-            done += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return done, time.perf_counter() - started, latencies
-
-
-async def dashboard_rate(runtime: Runtime, token: str, clients: int, seconds: float) -> None:
-    app = create_app(runtime=runtime)
-    document = contract_operation("earnings", "EarningsDashboard")
+    secret = secrets.token_urlsafe(48)
+    token = issue_access_token(secret, user_id, "MEMBER", sign_in_id).token
     today = clock.now().date()
-    print(f"\n{'EarningsDashboard, in-process ASGI':<44} {'req/s':>8} {'mean ms':>8}  ({clients} clients, "
-          f"{seconds:g}s)")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
-        for label, days in (("30 days", 30), ("one year", 365)):
-            variables = {"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat()}
-            payload = {"query": document, "variables": variables}
-            headers = {"authorization": f"Bearer {token}"}
-            check = (await http.post("/graphql", json=payload, headers=headers)).json()
-            assert "errors" not in check, check
-            done, elapsed, latencies = await drive(http, payload, headers, clients, seconds)
-            summary = check["data"]["me"]["earningsSummary"]
-            print(f"{'  window ' + label:<44} {done / elapsed:8.1f} {statistics.mean(latencies):8.1f}"
-                  f"  (summary total {summary['total']['amount']} USD)")
-
-
-async def bench(args: argparse.Namespace) -> int:
-    server = os.environ.get("TALLY_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432").rstrip("/")
-    name = f"tally_bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(f"{server}/postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{server.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
-    runtime: Runtime | None = None
-    pool: asyncpg.Pool | None = None
+    variables = {"from": (today - timedelta(days=args.window_days - 1)).isoformat(), "to": today.isoformat()}
+    body = orjson.dumps({"query": contract_operation("earnings", "EarningsDashboard"), "variables": variables})
+    auth = {"authorization": f"Bearer {token}"}
+    await flush_redis(args.redis)
+    servers = [Server.tally(tally_env(dsn, args.redis, secret)),
+               Server.floor("bench._earnings_baseline:dashboard_app",
+                            {"BENCH_EARNINGS_DSN": dsn, "BENCH_EARNINGS_SECRET": secret})]
     try:
-        await upgrade_async(url)
-        settings = load_settings(env="test", database_url=url, redis_url=None, secret_key="b" * 48,
-                                 log_level="WARNING")
-        database = Database.from_url(url, pool_size=max(args.clients, 4), max_overflow=0)
-        runtime = Runtime(settings, database=database, jobs=InProcessQueue())
-        await runtime.start(start_jobs=False)
-        pool = await asyncpg.create_pool(f"{server}/{name}", min_size=2, max_size=4)
-        started = time.perf_counter()
-        user_id, token = await seed(database, args.earnings)
-        # What autovacuum does soon after a bulk insert: statistics, and a visibility map (so the
-        # covering index answers without visiting the table).
-        await pool.execute("VACUUM (ANALYZE) earnings")
-        print(f"earnings bench: {args.earnings:,} earnings of one user on 8 platforms over three years "
-              f"(seeded in {time.perf_counter() - started:.1f}s), PostgreSQL {name}")
-        await summary_latency(database, pool, user_id, args.repeat)
-        await dashboard_rate(runtime, token, args.clients, args.seconds)
-        return 0
+        await servers[0].ready("/health/live")
+        await servers[1].ready("/stats")
+        tally, floor = Target(servers[0], body, auth), Target(servers[1], body, auth)
+        print(f"\nEarningsDashboard served, window {variables['from']} .. {variables['to']}", flush=True)
+        same, answer = await same_answer(tally, floor)
+        if not same:
+            return Report(1)
+        summary = answer["data"]["me"]["earningsSummary"]
+        print(f"  summary total {summary['total']['amount']} {summary['currency']}, {len(summary['byDay'])} days, "
+              f"{answer['data']['me']['earnings']['totalCount']:,} earnings in the window", flush=True)
+        row, failed = await run_served(f"earnings dashboard, {args.window_days}-day window", tally, floor, None, args)
+        row.notes.append(f"{args.earnings:,} earnings over 3 years on 8 platforms; no peer (issue 8: scenarios 1, 3)")
+        print(f"EarningsDashboard: Tally/floor {row.tally / row.floor:.2f} (aim >= 0.5)")
+        return Report(1 if failed else 0, [row])
     finally:
-        if pool is not None:
-            await pool.close()
-        if runtime is not None:
-            await runtime.stop()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        for server in servers:
+            server.stop()
+        await flush_redis(args.redis)
+
+
+async def bench(args: argparse.Namespace) -> Report:
+    async with bench_database("earnings") as dsn:
+        url = asyncpg_url(dsn)
+        database = Database.from_url(url, pool_size=4, max_overflow=0)
+        pool: asyncpg.Pool | None = None
+        try:
+            pool = await asyncpg.create_pool(dsn, min_size=2, max_size=4)
+            started = time.perf_counter()
+            user_id, sign_in_id = await seed(database, args.earnings)
+            # What autovacuum does soon after a bulk insert: statistics, and a visibility map (so the
+            # covering index answers without visiting the table).
+            await pool.execute("VACUUM (ANALYZE) earnings")
+            print(f"earnings bench: {args.earnings:,} earnings of one user on 8 platforms over three years "
+                  f"(seeded in {time.perf_counter() - started:.1f}s), PostgreSQL {dsn.rsplit('/', 1)[-1]}")
+            await summary_latency(database, pool, user_id, args.repeat)
+        finally:
+            if pool is not None:
+                await pool.close()
+            await database.dispose()
+        return await dashboard(dsn, user_id, sign_in_id, args)
+
+
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m bench earnings", description=__doc__.split("\n\n")[0])
+    options.add_argument("--earnings", type=int, default=100_000)
+    options.add_argument("--repeat", type=int, default=30, help="timed runs per summary variant")
+    options.add_argument("--window-days", type=int, default=365, help="the dashboard's window, ending today")
+    add_load_arguments(options)
+    options.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    return options
+
+
+def measure(argv: list[str]) -> Report:
+    return asyncio.run(bench(parser().parse_args(argv)))
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench earnings", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--earnings", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=30, help="timed runs per summary variant")
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=10.0, help="per dashboard window")
-    return asyncio.run(bench(parser.parse_args(argv)))
+    report = measure(argv)
+    print("\n" + table(report.rows))
+    return report.status
 
 
 if __name__ == "__main__":

@@ -1,25 +1,24 @@
-"""Family dashboard: Tally's FamilyDashboard beside a hand-written Starlette + asyncpg endpoint.
+"""Family dashboard: Tally's FamilyDashboard beside a hand-written floor and PostGraphile.
 
-    python -m bench family [--children 50] [--tasks 20] [--tasks-first 20] [--seconds 10] [--rounds 2]
-                           [--clients 2] [--concurrency 8] [--redis URL]
+    python -m bench family [--children 50] [--tasks 20] [--tasks-first 20] [--seconds 5] [--rounds 2]
+                           [--warm 2] [--connections 8] [--no-peer] [--redis URL]
 
-Issue 6's performance check. A fresh PostgreSQL database gets one parent with --children
-children, each with --tasks tasks (a third answered right, so their points and results come
-from real ledger transfers, plus one wrong attempt each), three gifts (one unlocked on the way).
-Seeding goes through the family services, as the app would.
+Issue 6's performance check and scenario 1 of issue 8. A fresh PostgreSQL database gets one
+parent with --children children, each with --tasks tasks (a third answered right, so their
+points and results come from real ledger transfers, plus one wrong attempt each), three gifts
+(one unlocked on the way). Seeding goes through the family services, as the app would.
 
-Two servers then run side by side, each one uvicorn process on 127.0.0.1 (uvloop, httptools):
-`tally serve` (production settings, PostgreSQL, Redis for the sign-in check), and a
-hand-written Starlette app (bench/_family_baseline.py) that does what a careful developer
-would without GraphQL: decode the same bearer token, check its sign-in, four set-based
-queries (children with names and balances; pending tasks, gifts and results, each ranked per
-child with window functions) and orjson. Before any load, both answers are compared: they
-must be the same JSON. Then a bounded load generator (httpx, --clients processes of
---concurrency keep-alive connections each, on loopback) hits each server in turn for
---seconds, --rounds times, alternating, and the mean req/s and p50/p99 latency are printed
-with Tally's ratio to the baseline (issue 6 aims at >= 0.5).
+Three servers then run side by side, each in its own process on 127.0.0.1: `tally serve`
+(production settings, PostgreSQL, Redis for the sign-in check); the floor, a hand-written
+Starlette + asyncpg + orjson app (bench/_family_baseline.py) that decodes the same bearer token,
+checks its sign-in, runs four set-based queries (children with names and balances; pending
+tasks, gifts and results, each ranked per child with window functions) and must answer the
+same JSON; and the peer, PostGraphile 4.14 (bench/_peer.py) answering the equivalent nested
+query in its own naming, with no sign-in check at all. See bench/_served.py for how they are
+loaded (wrk when installed, else httpx processes) and what is counted. Tally's aims: >= 0.5x
+the floor's req/s and >= 1.0x the peer's.
 
-The load generator shares the machine with both servers and PostgreSQL (`nproc` is printed):
+The load generator shares the machine with the servers and PostgreSQL (`nproc` is printed):
 figures are relative, for one run on one machine. PostgreSQL: TALLY_BENCH_DATABASE_URL
 (default postgresql://postgres@127.0.0.1:5432), a database created here and dropped afterwards.
 Redis: --redis, else TALLY_BENCH_REDIS_URL, else redis://127.0.0.1:6379/9 (flushed).
@@ -29,21 +28,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import multiprocessing
 import os
 import secrets
-import signal
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
-from bench._support import admin_sql, flush_redis, free_port
+from bench import _peer
+from bench._served import Target, add_load_arguments, peer_matches, run_served, same_answer
+from bench._support import Report, Server, asyncpg_url, bench_database, flush_redis, table, tally_env
+
+SUITE = ["--seconds", "8", "--rounds", "2"]
+QUICK = ["--seconds", "3", "--rounds", "1", "--warm", "1"]
 
 # -- seeding, through the services ----------------------------------------------------------------
 
@@ -98,110 +95,6 @@ async def seed(database: Any, children: int, tasks_per_child: int) -> tuple[uuid
         return parent.id, sign_in.id
 
 
-# -- servers and load -----------------------------------------------------------------------------
-
-
-class Server:
-    def __init__(self, name: str, command: list[str], env: dict[str, str], port: int) -> None:
-        self.name, self.port = name, port
-        self.log = tempfile.NamedTemporaryFile("w+", prefix=f"bench-family-{name}-", suffix=".log")
-        self.proc = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/graphql"
-
-    async def ready(self, probe: str, timeout: float = 30) -> None:
-        import httpx
-
-        deadline = time.perf_counter() + timeout
-        async with httpx.AsyncClient(timeout=2) as http:
-            while time.perf_counter() < deadline:
-                if self.proc.poll() is not None:
-                    break
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"http://127.0.0.1:{self.port}{probe}")).status_code < 500:
-                        return
-                await asyncio.sleep(0.2)
-        self.log.seek(0)
-        raise RuntimeError(f"{self.name} did not start:\n{self.log.read()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
-
-
-def load_worker(url: str, body: bytes, token: str, seconds: float, concurrency: int, queue: Any) -> None:
-    """One load-generator process: `concurrency` keep-alive connections posting until the deadline."""
-    import httpx
-
-    async def run() -> tuple[int, int, list[float]]:
-        latencies: list[float] = []
-        failures = 0
-        headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-            deadline = time.perf_counter() + seconds
-
-            async def client() -> None:
-                nonlocal failures
-                while time.perf_counter() < deadline:
-                    started = time.perf_counter()
-                    response = await http.post(url, content=body, headers=headers)
-                    if response.status_code == 200 and b'"errors"' not in response.content[:64]:
-                        latencies.append(time.perf_counter() - started)
-                    else:
-                        failures += 1
-
-            await asyncio.gather(*(client() for _ in range(concurrency)))
-        return len(latencies), failures, latencies
-
-    queue.put(asyncio.run(run()))
-
-
-@dataclass
-class Round:
-    server: str
-    requests: int
-    failures: int
-    seconds: float
-    latencies: list[float]
-
-    @property
-    def rate(self) -> float:
-        return self.requests / self.seconds
-
-
-def load(url: str, body: bytes, token: str, args: argparse.Namespace, name: str) -> Round:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    workers = [context.Process(target=load_worker, args=(url, body, token, args.seconds, args.concurrency, queue))
-               for _ in range(args.clients)]
-    started = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    outcomes = [queue.get() for _ in workers]
-    for worker in workers:
-        worker.join()
-    elapsed = max(args.seconds, time.perf_counter() - started - 1.0)  # less the processes' start-up
-    latencies = [latency for _, _, some in outcomes for latency in some]
-    return Round(name, sum(o[0] for o in outcomes), sum(o[1] for o in outcomes), elapsed, latencies)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000 if ordered else float("nan")
-
-
-# -- main -------------------------------------------------------------------------------------------
-
-
 def dashboard_query() -> str:
     """FamilyDashboard as the client sends it, from the contract the tests keep a copy of."""
     from pathlib import Path
@@ -216,109 +109,132 @@ def dashboard_query() -> str:
     raise LookupError("FamilyDashboard is not in the family contract")
 
 
-async def fetch_json(url: str, body: bytes, token: str) -> Any:
-    import httpx
-    import orjson
 
-    async with httpx.AsyncClient(timeout=60) as http:
-        response = await http.post(url, content=body, headers={
-            "content-type": "application/json", "authorization": f"Bearer {token}"})
-    return orjson.loads(response.content)
+PEER_QUERY = """
+query FamilyDashboardPeer($id: UUID!, $childrenFirst: Int, $tasksFirst: Int) {
+  userById(id: $id) {
+    id
+    familyChildrenByParentId(first: $childrenFirst, orderBy: [CREATED_AT_ASC, USER_ID_ASC]) {
+      totalCount
+      nodes {
+        userId
+        userByUserId { name }
+        ledgerAccountByPointsAccountId { balance }
+        familyTasksByChildId(first: $tasksFirst, condition: {status: "PENDING"}, orderBy: [CREATED_AT_DESC, ID_DESC]) {
+          totalCount
+          nodes { id question pointsReward status subject createdAt }
+        }
+        familyGiftsByChildId(first: 10, orderBy: [CREATED_AT_DESC, ID_DESC]) {
+          nodes { id title pointsThreshold status unlockedAt }
+        }
+        familyTaskAttemptsByChildId(first: 5, orderBy: [CREATED_AT_DESC, ID_DESC]) {
+          nodes { id correct pointsEarned createdAt familyTaskByTaskId { id question } }
+        }
+      }
+    }
+  }
+}
+"""
 
 
-async def run(args: argparse.Namespace) -> int:
+def rows(answer: Any) -> dict[str, int]:
+    """Children, tasks, gifts and results in a dashboard answer, Tally's or the peer's."""
+    data = answer["data"]
+    if "me" in data:
+        children = [edge["node"] for edge in data["me"]["children"]["edges"]]
+        lists = {"tasks": "tasks", "gifts": "gifts", "results": "taskResults"}
+        count = lambda child, key: len(child[lists[key]]["edges"])  # noqa: E731
+    else:
+        children = data["userById"]["familyChildrenByParentId"]["nodes"]
+        lists = {"tasks": "familyTasksByChildId", "gifts": "familyGiftsByChildId",
+                 "results": "familyTaskAttemptsByChildId"}
+        count = lambda child, key: len(child[lists[key]]["nodes"])  # noqa: E731
+    return {"children": len(children), **{key: sum(count(c, key) for c in children) for key in lists}}
+
+
+async def run(args: argparse.Namespace) -> Report:
     import orjson
 
     from db.engine import Database
-    from db.migrate import upgrade_async
     from domain.accounts.tokens import issue_access_token
+    from tally.runtime import Runtime
+    from tally.settings import load_settings
 
-    pg_server = os.environ.get("TALLY_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432").rstrip("/")
-    name = f"tally_bench_family_{uuid.uuid4().hex[:8]}"
-    await admin_sql(pg_server, f'CREATE DATABASE "{name}"')
-    dsn = f"{pg_server}/{name}"
-    database_url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
     secret = secrets.token_urlsafe(48)
     servers: list[Server] = []
-    try:
-        await flush_redis(args.redis)
-        await upgrade_async(database_url)
-        database = Database.from_url(database_url)
-        started = time.perf_counter()
-        from tally.runtime import Runtime
-        from tally.settings import load_settings
+    async with bench_database("family") as dsn:
+        try:
+            await flush_redis(args.redis)
+            database = Database.from_url(asyncpg_url(dsn))
+            started = time.perf_counter()
+            runtime = Runtime(load_settings(env="production", database_url=asyncpg_url(dsn), secret_key=secret),
+                              database=database)
+            parent_id, sign_in_id = await seed(runtime.database, args.children, args.tasks)
+            await database.dispose()
+            print(f"seeded {args.children} children x {args.tasks} tasks (+ gifts, results, ledger) in "
+                  f"{time.perf_counter() - started:.1f} s; nproc={os.cpu_count()}", flush=True)
+            token = issue_access_token(secret, parent_id, "MEMBER", sign_in_id).token
+            await _peer.prepare(dsn)
 
-        runtime = Runtime(load_settings(env="production", database_url=database_url, secret_key=secret),
-                          database=database)
-        parent_id, sign_in_id = await seed(runtime.database, args.children, args.tasks)
-        await database.dispose()
-        print(f"seeded {args.children} children x {args.tasks} tasks (+ gifts, results, ledger) in "
-              f"{time.perf_counter() - started:.1f} s; nproc={os.cpu_count()}", flush=True)
-        token = issue_access_token(secret, parent_id, "MEMBER", sign_in_id).token
+            tally = Server.tally(tally_env(dsn, args.redis, secret))
+            floor = Server.floor("bench._family_baseline:baseline_app",
+                                 {"BENCH_FAMILY_DSN": dsn, "BENCH_FAMILY_SECRET": secret})
+            servers = [tally, floor]
+            peer = None if args.no_peer else await _peer.started(dsn)
+            if peer is not None:
+                servers.append(peer)
+            await tally.ready("/health/live")
+            await floor.ready("/stats")
 
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith("TALLY_")}
-        tally_env = base_env | {
-            "TALLY_ENV": "production", "TALLY_DATABASE_URL": database_url, "TALLY_REDIS_URL": args.redis,
-            "TALLY_SECRET_KEY": secret, "TALLY_LOG_LEVEL": "WARNING", "TALLY_WEB_CONCURRENCY": "1",
-        }
-        tally_port, baseline_port = free_port(), free_port()
-        tally = Server("tally", [sys.executable, "-m", "tally.cli", "serve", "--host", "127.0.0.1",
-                                 "--port", str(tally_port)], tally_env, tally_port)
-        baseline = Server("baseline", [
-            sys.executable, "-m", "uvicorn", "bench._family_baseline:baseline_app", "--factory", "--host", "127.0.0.1",
-            "--port", str(baseline_port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-            "--log-level", "warning",
-        ], base_env | {"BENCH_FAMILY_DSN": dsn, "BENCH_FAMILY_SECRET": secret}, baseline_port)
-        servers = [tally, baseline]
-        await tally.ready("/health/live")
-        await baseline.ready("/graphql")
+            variables = {"childrenFirst": args.children, "tasksFirst": args.tasks_first}
+            body = orjson.dumps({"query": dashboard_query(), "variables": variables})
+            auth = {"authorization": f"Bearer {token}"}
+            ours, theirs = Target(tally, body, auth), Target(floor, body, auth)
+            same, answer = await same_answer(ours, theirs)
+            if not same:
+                return Report(1)
+            counted = rows(answer)
+            print(f"{len(body)} B request; rows {counted}", flush=True)
+            peer_target = None
+            if peer is not None:
+                peer_body = orjson.dumps({"query": PEER_QUERY, "variables": {"id": str(parent_id), **variables}})
+                peer_target = Target(peer, peer_body, {})
+                print(_peer.NO_AUTH, flush=True)
+                if not await peer_matches(peer_target, answer, rows):
+                    return Report(1)
 
-        variables = {"childrenFirst": args.children, "tasksFirst": args.tasks_first}
-        body = orjson.dumps({"query": dashboard_query(), "variables": variables})
-        ours, theirs = await fetch_json(tally.url, body, token), await fetch_json(baseline.url, body, token)
-        if ours != theirs:
-            print("the two endpoints answer differently:", file=sys.stderr)
-            print(orjson.dumps(ours)[:1500], "\n---\n", orjson.dumps(theirs)[:1500], file=sys.stderr)
-            return 1
-        children = ours["data"]["me"]["children"]["edges"]
-        nodes = sum(len(c["node"]["tasks"]["edges"]) + len(c["node"]["gifts"]["edges"])
-                    + len(c["node"]["taskResults"]["edges"]) for c in children)
-        print(f"same JSON from both: {len(body)} B request, {len(orjson.dumps(ours)):,} B response, "
-              f"{len(children)} children, {nodes} nested nodes (tasksFirst={args.tasks_first})", flush=True)
-        for server in servers:  # warm both (caches, pools, JIT-free but branch-warm)
-            load(server.url, body, token, argparse.Namespace(**{**vars(args), "seconds": 2.0}), server.name)
-
-        rounds: dict[str, list[Round]] = {"tally": [], "baseline": []}
-        for _ in range(args.rounds):
+            row, failed = await run_served(f"family dashboard {args.children}x{args.tasks}", ours, theirs,
+                                           peer_target, args)
+            if peer is not None:
+                row.notes.append("peer: PostGraphile 4.14, no sign-in check")
+            print(f"\nFamilyDashboard: Tally/floor {row.tally / row.floor:.2f} (aim >= 0.5)"
+                  + (f", Tally/peer {row.tally / row.peer:.2f} (aim >= 1.0)" if row.peer else ""))
+            return Report(1 if failed else 0, [row])
+        finally:
             for server in servers:
-                result = load(server.url, body, token, args, server.name)
-                rounds[server.name].append(result)
-                print(f"  {server.name:8s} {result.rate:8.1f} req/s  p50 {percentile(result.latencies, 0.5):7.1f} ms"
-                      f"  p99 {percentile(result.latencies, 0.99):7.1f} ms  ({result.requests} ok, "
-                      f"{result.failures} failed)", flush=True)
-        rate = {key: statistics.mean(r.rate for r in value) for key, value in rounds.items()}
-        print(f"\nFamilyDashboard, {args.children} children: tally {rate['tally']:.1f} req/s, "
-              f"hand-written starlette+asyncpg {rate['baseline']:.1f} req/s, "
-              f"ratio {rate['tally'] / rate['baseline']:.2f} (aim: >= 0.5); "
-              f"{args.clients} client processes x {args.concurrency} connections, {args.rounds} x {args.seconds:.0f} s")
-        failed = sum(r.failures for value in rounds.values() for r in value)
-        return 1 if failed else 0
-    finally:
-        for server in servers:
-            server.stop()
-        await admin_sql(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await flush_redis(args.redis)
+                server.stop()
+            await flush_redis(args.redis)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench family", description=__doc__.splitlines()[0])
-    parser.add_argument("--children", type=int, default=50)
-    parser.add_argument("--tasks", type=int, default=20, help="tasks per child")
-    parser.add_argument("--tasks-first", type=int, default=20, help="the dashboard's $tasksFirst")
-    parser.add_argument("--seconds", type=float, default=10.0, help="per round and server")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
-    parser.add_argument("--concurrency", type=int, default=8, help="connections per load-generator process")
-    parser.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
-    args = parser.parse_args(argv)
-    return asyncio.run(run(args))
+    report = measure(argv or [])
+    print("\n" + table(report.rows))
+    return report.status
+
+
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m bench family", description=__doc__.splitlines()[0])
+    options.add_argument("--children", type=int, default=50)
+    options.add_argument("--tasks", type=int, default=20, help="tasks per child")
+    options.add_argument("--tasks-first", type=int, default=20, help="the dashboard's $tasksFirst")
+    add_load_arguments(options)
+    options.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    return options
+
+
+def measure(argv: list[str]) -> Report:
+    return asyncio.run(run(parser().parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -33,9 +33,13 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bench._support import Report, Row, table
 from jobs.queue import InProcessQueue
 from jobs.worker import POLL_DELAY_SECONDS
 from tally.bus import EventBus
+
+SUITE = ["--jobs", "20"]
+QUICK = ["--subscribers", "300", "--events", "50", "--jobs", "10"]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -66,7 +70,7 @@ async def redis_answers(url: str) -> bool:
 # -- 1. fan-out latency -------------------------------------------------------------------------
 
 
-async def fanout(url: str | None, subscribers: int, events: int) -> None:
+async def fanout(url: str | None, subscribers: int, events: int) -> Row:
     bus = EventBus(url, namespace=f"bench-{uuid.uuid4().hex[:8]}", queue_size=max(100, events + 1))
     await bus.connect()
     latencies: list[float] = []
@@ -109,6 +113,11 @@ async def fanout(url: str | None, subscribers: int, events: int) -> None:
         f"last subscriber p50 {ms(percentile(fanned, 0.5))}  p99 {ms(percentile(fanned, 0.99))}  | "
         f"{deliveries / elapsed:,.0f} deliveries/s, CPU {cpu / deliveries * 1e6:.1f} µs/delivery"
     )
+    row = Row(f"event bus fan-out, {subscribers:,} subs, {label.strip()} (deliveries/s)", deliveries / elapsed,
+              percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000)
+    row.notes.append(f"the bus alone, one process, events one after another; CPU {cpu / deliveries * 1e6:.1f} µs "
+                     "per delivery; no floor or peer")
+    return row
 
 
 # -- 2. memory per idle subscriber ------------------------------------------------------------
@@ -222,7 +231,7 @@ def describe(label: str, delays: list[float]) -> None:
 # -- main ---------------------------------------------------------------------------------------
 
 
-async def run(args: argparse.Namespace) -> None:
+async def run(args: argparse.Namespace) -> list[Row]:
     url = args.redis_url
     have_redis = await redis_answers(url)
     backends: list[str | None] = [None] + ([url] if have_redis else [])
@@ -234,30 +243,40 @@ async def run(args: argparse.Namespace) -> None:
         await idle_memory(backend, args.subscribers, show_rss=index == 0)
 
     print(f"2. fan-out, one process, one channel ({'memory and Redis' if have_redis else 'memory'})")
-    for backend in backends:
-        await fanout(backend, args.subscribers, args.events)
+    rows = [await fanout(backend, args.subscribers, args.events) for backend in backends]
 
     print("3. enqueue→start delay")
     describe("in-process queue (embedded)", await in_process_delay(args.jobs))
     if have_redis and not args.skip_arq:
         describe(f"ARQ, Tally poll_delay {POLL_DELAY_SECONDS}s", await arq_delay(url, POLL_DELAY_SECONDS, args.jobs))
         describe("ARQ, default poll_delay 0.5s", await arq_delay(url, 0.5, args.jobs))
+    return rows[-1:]  # the table shows Redis's when it answers, the path production takes
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench fanout", description=__doc__.splitlines()[0])
-    parser.add_argument("--subscribers", type=int, default=1000)
-    parser.add_argument("--events", type=int, default=200)
-    parser.add_argument("--jobs", type=int, default=40, help="jobs per enqueue→start measurement")
-    parser.add_argument(
+    report = measure(argv or [])
+    print("\n" + table(report.rows))
+    return report.status
+
+
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m bench fanout", description=__doc__.splitlines()[0])
+    options.add_argument("--subscribers", type=int, default=1000)
+    options.add_argument("--events", type=int, default=200)
+    options.add_argument("--jobs", type=int, default=40, help="jobs per enqueue→start measurement")
+    options.add_argument(
         "--redis-url", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
     )
-    parser.add_argument("--skip-arq", action="store_true")
-    parser.add_argument(
+    options.add_argument("--skip-arq", action="store_true")
+    options.add_argument(
         "--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
         help="event loop; auto picks uvloop when installed, as uvicorn does",
     )
-    args = parser.parse_args(argv)
+    return options
+
+
+def measure(argv: list[str]) -> Report:
+    args = parser().parse_args(argv)
     loop_factory = None
     if args.loop != "asyncio":
         try:
@@ -269,5 +288,4 @@ def main(argv: list[str] | None = None) -> int:
                 raise
     print(f"event loop: {'uvloop' if loop_factory else 'asyncio'}")
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(run(args))
-    return 0
+        return Report(0, runner.run(run(args)))

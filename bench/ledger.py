@@ -1,6 +1,6 @@
 """Ledger throughput: Tally's post() beside a hand-written asyncpg baseline, on a fresh database.
 
-    python -m bench ledger [--clients 32] [--transfers 3000] [--seconds 20] [--accounts 1000]
+    python -m bench ledger [--clients 32] [--transfers 3000] [--seconds 20] [--accounts 1000] [--rounds 2]
 
 Two workloads, each run by every implementation in the same process against the same tables:
 "spread" moves 1 between random pairs of many accounts; "hot account" moves 1 from a random
@@ -10,7 +10,9 @@ account (with the overdraft check in SQL), the entry INSERT and the postings INS
 transaction. Tally runs through a unit of work (session, commit) with the app's engine, whose
 pool pings each connection on checkout, and again without that ping, to show post()'s own cost.
 After the runs, verify must find zero violations (exit 1 otherwise). BENCH_DEBUG=1 prints each
-run with the client's CPU per transfer. PostgreSQL server: TALLY_BENCH_DATABASE_URL (default
+run with the client's CPU per transfer. The summary rows give Tally's transfer latency (p50/p99)
+and its SQL statements per transfer (the engine's count, tally_sql_statements_total; the
+baseline sends 4 plus BEGIN/COMMIT, which neither count includes). PostgreSQL server: TALLY_BENCH_DATABASE_URL (default
 postgresql://postgres@127.0.0.1:5432); the database is created here and dropped afterwards.
 """
 
@@ -30,7 +32,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from db.engine import Database
+from bench._support import Report, Row, percentile, table
+from db.engine import SQL_STATEMENTS, Database
 from db.migrate import upgrade_async
 from db.unit_of_work import transaction
 from domain import ledger
@@ -53,6 +56,10 @@ INSERT_POSTING = """
     VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
 
+SUITE = ["--transfers", "1500", "--seconds", "8", "--rounds", "1"]
+QUICK = ["--transfers", "400", "--seconds", "3", "--rounds", "1", "--accounts", "200"]
+BASELINE_STATEMENTS = 4  # two UPDATE ... RETURNING, the entry INSERT, the postings executemany
+
 TALLY = "tally post()"
 UNPINGED = "tally post(), no pool pre-ping"
 BASELINE = "asyncpg baseline"
@@ -66,6 +73,8 @@ class Result:
     implementation: str
     transfers: int
     seconds: float
+    latencies: list[float]
+    statements: int
 
     @property
     def rate(self) -> float:
@@ -99,20 +108,25 @@ def baseline_transfer(pool: asyncpg.Pool) -> Transfer:
 
 
 async def drive(clients: int, total: int, seconds: float, pick: Callable[[], tuple[uuid.UUID, uuid.UUID]],
-                transfer: Transfer, label: str) -> tuple[int, float]:
-    """`clients` loops sharing one budget of transfers (and a deadline); returns (done, elapsed)."""
+                transfer: Transfer, label: str) -> tuple[int, float, list[float], int]:
+    """`clients` loops sharing one budget of transfers (and a deadline); returns (done, elapsed,
+    latencies, SQL statements the app's engines sent meanwhile)."""
     issued = 0
     done = 0
     deadline = time.perf_counter() + seconds
+    latencies: list[float] = []
 
     async def client() -> None:
         nonlocal issued, done
         while issued < total and time.perf_counter() < deadline:
             issued += 1
             source, destination = pick()
+            began = time.perf_counter()
             await transfer(source, destination, f"{label}:{uuid.uuid4().hex}")
+            latencies.append(time.perf_counter() - began)
             done += 1
 
+    statements = SQL_STATEMENTS.count
     started = time.perf_counter()
     cpu = time.process_time()
     await asyncio.gather(*(client() for _ in range(clients)))
@@ -120,7 +134,7 @@ async def drive(clients: int, total: int, seconds: float, pick: Callable[[], tup
     if os.environ.get("BENCH_DEBUG"):
         print(f"  {label}: {done / elapsed:.0f}/s, client cpu {(time.process_time() - cpu) / elapsed:.0%}, "
               f"{(time.process_time() - cpu) / max(done, 1) * 1000:.2f} ms cpu/transfer")
-    return done, elapsed
+    return done, elapsed, latencies, SQL_STATEMENTS.count - statements
 
 
 async def open_accounts(database: Database, count: int) -> tuple[list[uuid.UUID], uuid.UUID]:
@@ -135,7 +149,7 @@ async def open_accounts(database: Database, count: int) -> tuple[list[uuid.UUID]
     return ids[:-1], ids[-1]
 
 
-async def bench(args: argparse.Namespace) -> int:
+async def bench(args: argparse.Namespace) -> Report:
     server = os.environ.get("TALLY_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432").rstrip("/")
     name = f"tally_bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(f"{server}/postgres")
@@ -186,9 +200,10 @@ async def bench(args: argparse.Namespace) -> int:
                 for label, transfer in order:
                     await only(label)  # then warm its connections and statement caches
                     await drive(args.clients, args.clients * 5, 10, pick, transfer, f"warm:{workload}:{label}")
-                    done, elapsed = await drive(args.clients, args.transfers, args.seconds, pick, transfer,
-                                                f"{workload}:{label}:{round_number}")
-                    results.append(Result(workload, label, done, elapsed))
+                    done, elapsed, latencies, statements = await drive(
+                        args.clients, args.transfers, args.seconds, pick, transfer,
+                        f"{workload}:{label}:{round_number}")
+                    results.append(Result(workload, label, done, elapsed, latencies, statements))
 
         def rate(workload: str, implementation: str) -> float:
             return statistics.mean(r.rate for r in results if (r.workload, r.implementation) == (workload,
@@ -200,12 +215,25 @@ async def bench(args: argparse.Namespace) -> int:
             tally, bare, base = rate(workload, TALLY), rate(workload, UNPINGED), rate(workload, BASELINE)
             print(f"{workload:<12} {tally:>17.0f} {base:>20.0f} {tally / base:>6.2f} {bare:>30.0f} {bare / base:>6.2f}")
 
+        rows = []
+        for workload in ("spread", "hot account"):
+            ours = [r for r in results if (r.workload, r.implementation) == (workload, TALLY)]
+            latencies = [x * 1000 for r in ours for x in r.latencies]
+            statements = sum(r.statements for r in ours) / max(1, sum(r.transfers for r in ours))
+            row = Row(f"ledger transfers, {workload} (transfers/s)", rate(workload, TALLY),
+                      percentile(latencies, 0.5), percentile(latencies, 0.99), rate(workload, BASELINE),
+                      statements=f"{statements:.3g} ({BASELINE_STATEMENTS})")
+            row.notes.append(f"{args.clients} clients over {args.accounts} accounts"
+                             + (", every transfer into one hot account" if workload != "spread" else "")
+                             + "; floor: hand-written asyncpg, same writes; in-process, no HTTP")
+            rows.append(row)
+
         report = await ledger.run_verify(database)
         print(f"\nverify: {report.totals['entries']} entries, {report.totals['postings']} postings, "
               f"{report.violation_count} violation(s)")
         if not report.ok:
             print(report.summary())
-        return 0 if report.ok else 1
+        return Report(0 if report.ok else 1, rows)
     finally:
         if pool is not None:
             await pool.close()
@@ -217,13 +245,23 @@ async def bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench ledger", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--transfers", type=int, default=3000, help="per implementation, workload and round")
-    parser.add_argument("--seconds", type=float, default=20.0, help="time limit per run")
-    parser.add_argument("--accounts", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=2)
-    return asyncio.run(bench(parser.parse_args(argv)))
+    report = measure(argv)
+    print("\n" + table(report.rows))
+    return report.status
+
+
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m bench ledger", description=__doc__.split("\n\n")[0])
+    options.add_argument("--clients", type=int, default=32)
+    options.add_argument("--transfers", type=int, default=3000, help="per implementation, workload and round")
+    options.add_argument("--seconds", type=float, default=20.0, help="time limit per run")
+    options.add_argument("--accounts", type=int, default=1000)
+    options.add_argument("--rounds", type=int, default=2)
+    return options
+
+
+def measure(argv: list[str]) -> Report:
+    return asyncio.run(bench(parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -50,8 +50,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench._support import admin_sql, flush_redis, free_port
+from bench._support import Report, Row, admin_sql, flush_redis, free_port, table
 
+SUITE = ["--events", "300", "--idle", "2"]
+QUICK = ["--subscribers", "200", "--events", "100", "--idle", "1", "--settle", "1", "--fanout-events", "10"]
 PROTOCOL = "graphql-transport-ws"
 QUERY = "subscription { notificationReceived { id title createdAt } }"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -103,11 +105,13 @@ def usage(server: int, clients: list[int]) -> tuple[float, ...]:
             sum(jiffies) - jiffies[3] - jiffies[4], sum(jiffies))
 
 
-def report_cpu(before: tuple[float, ...], after: tuple[float, ...], delivered: int) -> None:
+def report_cpu(before: tuple[float, ...], after: tuple[float, ...], delivered: int) -> float:
+    """Print the CPU figures; returns the server's µs per delivered message."""
     seconds, server, clients, busy, total = (b - a for a, b in zip(before, after, strict=True))
     print(f"  server CPU {server:.2f} s in {seconds:.1f} s ({server / seconds:.0%} of a core) = "
           f"{server / max(1, delivered) * 1e6:.0f} µs per delivered message; client processes "
           f"{clients:.2f} s; machine {busy / max(1, total):.0%} busy over {os.cpu_count()} CPUs")
+    return server / max(1, delivered) * 1e6
 
 
 # -- client processes ---------------------------------------------------------------------------
@@ -196,6 +200,8 @@ class Clients:
         self.stopped = False
         self.changed = asyncio.Event()  # set on every message from a client process
         self.server_pid = 0
+        self.rss_mib: tuple[float, float, float] | None = None  # started, all connected, all closed again
+        self.cpu_per_delivery_us = math.nan
 
     @property
     def pids(self) -> list[int]:
@@ -410,6 +416,10 @@ async def idle_server(args: argparse.Namespace, env: dict[str, str], people: Peo
               f"({server_cpu / seconds / n * 1e6:.1f} µs per connection per second)")
         clients.server_pid = pid
         yield clients
+        await clients.stop(5)
+        await asyncio.sleep(args.settle)  # the server drops the closed connections' state
+        clients.rss_mib = (before / 1024, after / 1024, rss_kib(pid) / 1024)
+        print(f"  server RSS after every client left: {clients.rss_mib[2]:.1f} MiB")
     finally:
         await clients.stop(5)
         server.stop()
@@ -425,7 +435,7 @@ def timeline(published: dict[int, float], records: list[tuple[int, float]]) -> N
               f"max {ms(max(values))}")
 
 
-async def per_user(args: argparse.Namespace, env: dict[str, str], runtime: Any, people: People) -> None:
+async def per_user(args: argparse.Namespace, env: dict[str, str], runtime: Any, people: People) -> Row:
     n = len(people.user_ids)
     print(f"A. one connection per user ({n} users, {n} channels)")
     async with idle_server(args, env, people) as clients:
@@ -443,7 +453,7 @@ async def per_user(args: argparse.Namespace, env: dict[str, str], runtime: Any, 
             tasks.append(asyncio.create_task(one(event)))
         await asyncio.gather(*tasks)
         await clients.until(lambda: len(clients.done) >= args.events, args.timeout)
-        report_cpu(before, usage(clients.server_pid, clients.pids), len(clients.done))
+        clients.cpu_per_delivery_us = report_cpu(before, usage(clients.server_pid, clients.pids), len(clients.done))
         records, closes = await clients.stop()
         latencies = [received - published[event] for event, received in records if event in published]
         if os.environ.get("BENCH_DEBUG"):
@@ -452,9 +462,22 @@ async def per_user(args: argparse.Namespace, env: dict[str, str], runtime: Any, 
               f"p50 {ms(percentile(latencies, 0.5))}  p99 {ms(percentile(latencies, 0.99))}  "
               f"max {ms(max(latencies, default=math.nan))}; delivered {len(latencies)}/{args.events}"
               + (f"; {dict(closes)}" if closes else ""))
+    return live_row(f"live feed, {n:,} websockets, 1 per user", clients, latencies,
+                    f"{args.events} events at {args.rate:g}/s to random users")
 
 
-async def fan_out(args: argparse.Namespace, env: dict[str, str], runtime: Any, people: People) -> None:
+def live_row(scenario: str, clients: Clients, latencies: list[float], what: str) -> Row:
+    """A subscription scenario's table row: latency and server RSS; no throughput (events are paced)."""
+    row = Row(scenario, None, percentile(latencies, 0.5) * 1000, percentile(latencies, 0.99) * 1000)
+    if clients.rss_mib is not None:
+        started, connected, closed = clients.rss_mib
+        row.rss_start_mib, row.rss_end_mib = started, closed
+        row.notes.append(f"{what}; publish→receive latency; server RSS {connected:.0f} MiB with every client "
+                         f"connected; {clients.cpu_per_delivery_us:.0f} µs server CPU per delivery")
+    return row
+
+
+async def fan_out(args: argparse.Namespace, env: dict[str, str], runtime: Any, people: People) -> Row:
     users, each = len(people.user_ids), len(people.tokens) // len(people.user_ids)
     print(f"B. fan-out: {users} users x {each} connections ({users} channels)")
     async with idle_server(args, env, people) as clients:
@@ -470,19 +493,21 @@ async def fan_out(args: argparse.Namespace, env: dict[str, str], runtime: Any, p
             await asyncio.sleep(0.05)
         after = usage(clients.server_pid, clients.pids)
         records, closes = await clients.stop()
-        report_cpu(before, after, len(records))
+        clients.cpu_per_delivery_us = report_cpu(before, after, len(records))
         latencies = [received - published[event] for event, received in records if event in published]
         print(f"  {args.fanout_events} events one after another, each to {each} subscribers: publish→receive "
               f"p50 {ms(percentile(latencies, 0.5))}  p99 {ms(percentile(latencies, 0.99))}; last receiver "
               f"p50 {ms(percentile(last, 0.5))}  p99 {ms(percentile(last, 0.99))}  "
               f"max {ms(max(last, default=math.nan))}; delivered {len(latencies)}/{args.fanout_events * each}"
               + (f"; {dict(closes)}" if closes else ""))
+    return live_row(f"websocket fan-out, {users} users x {each} connections", clients, latencies,
+                    f"{args.fanout_events} events one after another")
 
 
 # -- main ---------------------------------------------------------------------------------------
 
 
-async def run(args: argparse.Namespace) -> None:
+async def run(args: argparse.Namespace) -> list[Row]:
     import secrets
 
     from db.migrate import upgrade_async
@@ -499,6 +524,7 @@ async def run(args: argparse.Namespace) -> None:
         "TALLY_SECRET_KEY": secret, "TALLY_LOG_LEVEL": "WARNING", "TALLY_WEB_CONCURRENCY": "1",
     }
     runtime = None
+    rows: list[Row] = []
     try:
         await flush_redis(args.redis)
         await upgrade_async(database_url)
@@ -512,10 +538,11 @@ async def run(args: argparse.Namespace) -> None:
         print(f"{n} + {fans} users, {len(single.tokens) + len(shared.tokens)} sign-ins and tokens in "
               f"{time.perf_counter() - started:.1f} s; {args.processes} client processes")
         if not args.skip_per_user:
-            await per_user(args, env, runtime, single)
+            rows.append(await per_user(args, env, runtime, single))
         if not args.skip_fanout:
-            await fan_out(args, env, runtime, shared)
+            rows.append(await fan_out(args, env, runtime, shared))
         print("targets (issue 4): publish→receive p99 < 100 ms at 10k subscribers; ≤ 30 KiB per idle connection")
+        return rows
     finally:
         if runtime is not None:
             await runtime.stop()
@@ -524,27 +551,36 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench subscriptions", description=__doc__.splitlines()[0])
-    parser.add_argument("--subscribers", type=int, default=1000, help="connections per scenario (10k: by hand)")
-    parser.add_argument("--events", type=int, default=500, help="per-user events in scenario A")
-    parser.add_argument("--rate", type=float, default=100, help="scenario A's events per second")
-    parser.add_argument("--fanout-users", type=int, default=10)
-    parser.add_argument("--fanout-events", type=int, default=20)
-    parser.add_argument("--processes", type=int, default=0, help="client processes (default: 1 per 250, 2 to 16)")
-    parser.add_argument("--concurrency", type=int, default=50, help="handshakes in flight per client process")
-    parser.add_argument("--idle", type=float, default=5, help="seconds idle for the idle CPU figure")
-    parser.add_argument("--settle", type=float, default=2, help="seconds to wait before reading RSS")
-    parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for deliveries")
-    parser.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
-    parser.add_argument("--skip-per-user", action="store_true")
-    parser.add_argument("--skip-fanout", action="store_true")
-    args = parser.parse_args(argv)
+    report = measure(argv or [])
+    print("\n" + table(report.rows))
+    return report.status
+
+
+def parser() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(prog="python -m bench subscriptions", description=__doc__.splitlines()[0])
+    options.add_argument("--subscribers", type=int, default=1000, help="connections per scenario (10k: by hand)")
+    options.add_argument("--events", type=int, default=500, help="per-user events in scenario A")
+    options.add_argument("--rate", type=float, default=100, help="scenario A's events per second")
+    options.add_argument("--fanout-users", type=int, default=10)
+    options.add_argument("--fanout-events", type=int, default=20)
+    options.add_argument("--processes", type=int, default=0, help="client processes (default: 1 per 250, 2 to 16)")
+    options.add_argument("--concurrency", type=int, default=50, help="handshakes in flight per client process")
+    options.add_argument("--idle", type=float, default=5, help="seconds idle for the idle CPU figure")
+    options.add_argument("--settle", type=float, default=2, help="seconds to wait before reading RSS")
+    options.add_argument("--timeout", type=float, default=30, help="seconds to wait for deliveries")
+    options.add_argument("--redis", default=os.environ.get("TALLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
+    options.add_argument("--skip-per-user", action="store_true")
+    options.add_argument("--skip-fanout", action="store_true")
+    return options
+
+
+def measure(argv: list[str]) -> Report:
+    args = parser().parse_args(argv)
     args.processes = args.processes or min(16, max(2, math.ceil(args.subscribers / 250)))
     raise_fd_limit()
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < args.subscribers + 200:
         print(f"open-files limit {soft} is below {args.subscribers} connections: raise `ulimit -Hn`", file=sys.stderr)
-        return 2
+        return Report(2)
     with new_loop_runner() as runner:
-        runner.run(run(args))
-    return 0
+        return Report(0, runner.run(run(args)))

@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from graph import health
 from graph.earnings.export import export_earnings_csv
 from graph.middleware import RequestIdMiddleware
+from graph.pagination import set_max_page_size
 from graph.schema import build_schema
 from graph.server import TallyGraphQL
 from tally.logs import configure_logging
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if owns_runtime:
         configure_logging(settings.log_level, json_lines=settings.is_production)
     runtime = runtime or Runtime(settings)
+    set_max_page_size(settings.max_page_size)
     schema = build_schema(production=settings.is_production, fast_path=settings.fast_path)
     graphql = TallyGraphQL(schema, runtime, settings)
 

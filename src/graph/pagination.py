@@ -8,10 +8,19 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from strawberry import relay
 
-from db.pagination import Page, PageRequest, PaginationError, decode_cursor
+from db.pagination import MAX_PAGE_SIZE, Page, PageRequest, PaginationError, decode_cursor
 from graph.errors import BadUserInput
 
 NodeT = TypeVar("NodeT")
+
+# The page cap, from TALLY_MAX_PAGE_SIZE. One process serves one app's settings, so create_app
+# sets it once rather than every resolver reading the settings from the request's context.
+_max_page_size = MAX_PAGE_SIZE
+
+
+def set_max_page_size(size: int) -> None:
+    global _max_page_size
+    _max_page_size = size
 
 
 @strawberry.type(description="One item of a page and the cursor that points at it.")
@@ -47,7 +56,7 @@ def page_request(
     first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None
 ) -> PageRequest:
     """Check a field's paging arguments up front, so a bad one is a clear client error."""
-    request = PageRequest(first=first, after=after, last=last, before=before)
+    request = PageRequest(first=first, after=after, last=last, before=before, max_size=_max_page_size)
     try:
         request.size  # noqa: B018 - the property validates first/last
         for cursor in (after, before):

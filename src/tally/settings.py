@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     web_concurrency: int = Field(default=1, ge=1, le=64)
     # Compiled query plans (graph.fastpath); off runs every operation through graphql-core.
     fast_path: bool = True
+    # Items a connection page may hold. The schema documents 100; only benchmarks raise it
+    # (the wide-list scenario pages 10,000 rows at once).
+    max_page_size: int = Field(default=100, ge=1)
 
     @field_validator("database_url")
     @classmethod
