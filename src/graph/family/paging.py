@@ -14,32 +14,20 @@ statements and loading ORM objects cost more than the database does:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.pagination import Page, PageRequest, decode_cursor, encode_cursor
+from db.pagination import LazyCursor, Page, PageRequest, decode_cursor
 
 
 def row_columns(model: type) -> list[Any]:
     """Every mapped column of `model`, column properties included, labelled by attribute name."""
     # Labelled explicitly: a column property's expression would otherwise be anonymous in subqueries.
     return [getattr(model, prop.key).label(prop.key) for prop in inspect(model).column_attrs]
-
-
-class LazyCursor:
-    """A cursor encoded when serialized; GraphQL's String serializes custom types with str()."""
-
-    __slots__ = ("values",)
-
-    def __init__(self, values: Sequence[Any]) -> None:
-        self.values = values
-
-    def __str__(self) -> str:
-        return encode_cursor(self.values)
 
 
 @dataclass(frozen=True, eq=False)
