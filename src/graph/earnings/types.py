@@ -85,34 +85,46 @@ class Platform(relay.Node):
 class Earning(relay.Node):
     id: relay.NodeID[str]
     date: date
-    amount: Money
     hours: Decimal | None = strawberry.field(description="Hours worked, to the hundredth; null when not tracked.")
-    hourly_rate: Money | None = strawberry.field(
-        description="amount / hours, rounded half up to the currency's minor unit; null without hours > 0."
-    )
     notes: str | None
     created_at: datetime
     updated_at: datetime
     platform_id: strawberry.Private[uuid.UUID]
+    # The money fields are built when asked for: a long list that shows dates and notes
+    # builds no Money at all.
+    amount_minor: strawberry.Private[int]
+    currency: strawberry.Private[str]
+    hours_centi: strawberry.Private[int | None]
     # Set when the earning is built outside a request (a subscription event), so nothing
     # nested needs the long-lived connection's loaders.
     preloaded_platform: strawberry.Private[Platform | None] = None
 
     @classmethod
     def from_model(cls, earning: models.Earning, platform: models.Platform | None = None) -> Earning:
-        rate = rate_minor(earning.amount_minor, earning.hours_centi)
         return cls(
             id=str(earning.id),
             date=earning.date,
-            amount=Money.from_minor(earning.amount_minor, earning.currency),
             hours=hours_from_centi(earning.hours_centi),
-            hourly_rate=Money.from_minor(rate, earning.currency) if rate is not None else None,
             notes=earning.notes,
             created_at=earning.created_at,
             updated_at=earning.updated_at,
             platform_id=earning.platform_id,
+            amount_minor=earning.amount_minor,
+            currency=earning.currency,
+            hours_centi=earning.hours_centi,
             preloaded_platform=Platform.from_model(platform) if platform is not None else None,
         )
+
+    @strawberry.field
+    def amount(self) -> Money:
+        return Money.from_minor(self.amount_minor, self.currency)
+
+    @strawberry.field(
+        description="amount / hours, rounded half up to the currency's minor unit; null without hours > 0."
+    )
+    def hourly_rate(self) -> Money | None:
+        rate = rate_minor(self.amount_minor, self.hours_centi)
+        return Money.from_minor(rate, self.currency) if rate is not None else None
 
     @strawberry.field
     async def platform(self, info: Info) -> Platform | None:
