@@ -19,7 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -81,6 +81,12 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(parts, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
+def row_columns(model: type) -> list[Any]:
+    """Every mapped column of `model`, column properties included, labelled by attribute name."""
+    # Labelled explicitly: a column property's expression would otherwise be anonymous in subqueries.
+    return [getattr(model, prop.key).label(prop.key) for prop in inspect(model).column_attrs]
+
+
 class LazyCursor:
     """A cursor encoded only when serialized (GraphQL's String serializes custom types with
     str()): a page of 10,000 rows whose edges nobody asks the cursor of encodes none."""
@@ -129,12 +135,19 @@ async def paginate(
     request: PageRequest,
     *,
     descending: bool = True,
+    rows: bool = False,
 ) -> Page[Any]:
     """One page of `statement`'s single entity: ORDER BY … LIMIT on the index, plus a count.
 
     Two cheap statements beat one windowed one here: ranking every matching row to keep 21 of
     them costs what the whole list costs (50 ms against 0.2 + 3 ms on 30k rows).
+
+    `rows=True` pages plain rows of the entity's columns (read by the same attribute names)
+    instead of ORM objects: for read-only lists, where hydrating and identity-mapping each
+    object is most of the cost (a 10,000-row page: about half its server time).
     """
+    if rows:
+        statement = statement.with_only_columns(*row_columns(statement.column_descriptions[0]["entity"]))
     size = request.size
     cursor = request.before if request.backwards else request.after
     forward_desc = descending != request.backwards
@@ -142,7 +155,7 @@ async def paginate(
     if cursor is not None:
         query = query.where(_seek(order_by, decode_cursor(cursor, len(order_by)), greater=not forward_desc))
     query = query.order_by(*[c.desc() if forward_desc else c.asc() for c in order_by]).limit(size + 1)
-    items = list((await session.scalars(query)).all())
+    items = list((await session.execute(query)).all() if rows else (await session.scalars(query)).all())
     total = (await session.execute(select(func.count()).select_from(statement.order_by(None).subquery()))).scalar_one()
     return _finish(Page(items=items, total=total), request, size, order_by)
 

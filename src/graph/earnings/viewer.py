@@ -78,7 +78,7 @@ class EarningsViewerFields:
                 earnings.KEEP if filter.platform_id is None else node_uuid(filter.platform_id, Platform),
             )
         async with info.context.uow.serialized() as session:
-            page = await paginate(session, query, earnings.EARNINGS_ORDER, request)
+            page = await paginate(session, query, earnings.EARNINGS_ORDER, request, rows=True)
         return Connection.from_page(page, Earning.from_model)
 
     @strawberry.field(description="Goals newest first, optionally of one status.", permission_classes=USES)

@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models.family import FamilyChild, FamilyGift, FamilyTask, FamilyTaskAnswer, FamilyTaskAttempt
 from db.models.ledger import JournalEntry, JournalPosting
-from db.pagination import Page, PageRequest
+from db.pagination import Page, PageRequest, row_columns
 from domain.family import policies
 from domain.family.stats import ChildStats, stats_for
-from graph.family.paging import Relation, pages_of, row_columns
+from graph.family.paging import Relation, pages_of
 from graph.loaders import Loader
 
 

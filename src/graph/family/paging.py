@@ -18,16 +18,10 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, inspect, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.pagination import LazyCursor, Page, PageRequest, decode_cursor
-
-
-def row_columns(model: type) -> list[Any]:
-    """Every mapped column of `model`, column properties included, labelled by attribute name."""
-    # Labelled explicitly: a column property's expression would otherwise be anonymous in subqueries.
-    return [getattr(model, prop.key).label(prop.key) for prop in inspect(model).column_attrs]
+from db.pagination import LazyCursor, Page, PageRequest, decode_cursor, row_columns
 
 
 @dataclass(frozen=True, eq=False)
