@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 from graphql.error import GraphQLError
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import MaskErrors
 
 from db.pagination import PaginationError
@@ -49,9 +50,13 @@ class BadUserInput(TallyError):
     default_message = "The input is not valid."
 
 
+# A client-provided value a scalar could not read (a custom scalar raises it from parse_value).
+_CLIENT_VALUES = StrawberryInputCoercionError
+
+
 def _is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is not None and not isinstance(original, TallyError | PaginationError)
+    return original is not None and not isinstance(original, TallyError | PaginationError | _CLIENT_VALUES)
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -61,9 +66,10 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=_is_unexpected, error_message="Internal server error.")
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        # A forged cursor surfaces deep in a query; it is still the client's mistake.
+        # A forged cursor surfaces deep in a query, a malformed date in a variable as a scalar's
+        # coercion error: both are still the client's mistake.
         for error in errors:
-            if isinstance(error.original_error, PaginationError):
+            if isinstance(error.original_error, PaginationError | _CLIENT_VALUES):
                 error.extensions = {"code": BadUserInput.code}
         return super()._process_errors(errors)
 

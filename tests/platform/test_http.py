@@ -163,3 +163,14 @@ async def test_a_repeated_document_is_validated_once(gql: GraphQLClient) -> None
     await gql.execute(query)
     after = cached.cache_info()
     assert (after.hits - before.hits, after.misses - before.misses) == (1, 0)
+
+
+async def test_a_malformed_date_variable_is_the_clients_mistake_not_a_server_error(gql: GraphQLClient) -> None:
+    # The Date scalar refuses the text while variables are coerced; that used to be masked as
+    # INTERNAL_SERVER_ERROR (and logged as a server failure).
+    query = "query($on: Date!) { me { earningsSummary(from: $on, to: $on) { from } } }"
+    response = await gql.execute(query, {"on": "not a date"})
+    assert response.status == 400 and response.data is None
+    assert response.error_codes == ["BAD_USER_INPUT"]
+    assert "not a date" in response.errors[0]["message"]
+    assert "requestId" not in response.errors[0]["extensions"]
