@@ -39,7 +39,15 @@ class Context:
         return instance
 
     def forget_loaded(self) -> None:
-        """Drop the loaders' caches: a long-lived (websocket) context must not serve stale rows."""
+        """Drop the loaders' caches: a long-lived (websocket) context must not serve stale rows.
+
+        Also run at the end of every operation: a loader refers to itself (its load function is
+        its own bound method) and to this context, so its cache would otherwise wait for a
+        cyclic collection, holding the request's rows; emptied here, they go at once.
+        """
+        for loader in self._loaders.values():
+            loader.clear_all()
+            loader.batch = None
         self._loaders.clear()
         self.memo.clear()
 

@@ -47,3 +47,6 @@ class UnitOfWorkExtension(SchemaExtension):
                 ]
         finally:
             await uow.close()
+            # The loaders and the context refer to each other: dropped here, a request's rows
+            # go with their last reference instead of waiting for a cyclic collection.
+            execution.context.forget_loaded()
