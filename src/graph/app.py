@@ -21,21 +21,16 @@ from tally.logs import configure_logging
 from tally.runtime import Runtime
 from tally.settings import Settings, get_settings
 
-# Young-generation collections every 10,000 allocations rather than 700: requests in flight
-# together hold tens of thousands of young objects, which the default rescans over and over
-# (8 concurrent FamilyDashboards: 71 -> 50 ms of CPU each, measured alternately in one process).
-GC_YOUNG_THRESHOLD = 10_000
-
 
 def tune_garbage_collector() -> None:
     """For a serving process, once started."""
     # Everything built so far (schema, modules, pools) lives as long as the process: frozen,
     # the cyclic GC stops rescanning it on every full collection (about half a nested
     # dashboard's CPU went there).
+    # (A larger young generation was measured too: no gain once operations stopped leaving
+    # their dataloaders to the cyclic GC; see Context.forget_loaded.)
     gc.collect()
     gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
