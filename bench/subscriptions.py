@@ -39,10 +39,7 @@ import multiprocessing
 import os
 import random
 import resource
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -50,7 +47,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bench._support import Report, Row, admin_sql, flush_redis, free_port, table
+from bench._support import Report, Row, Server, admin_sql, flush_redis, table
 
 SUITE = ["--events", "300", "--idle", "2"]
 QUICK = ["--subscribers", "200", "--events", "100", "--idle", "1", "--settle", "1", "--fanout-events", "10"]
@@ -328,48 +325,6 @@ async def make_people(database: Any, secret: str, prefix: str, users: int, per_u
     return People([row["id"] for row in user_rows], tokens)
 
 
-class Server:
-    """`tally serve` in its own process, logging to a temporary file."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="tally-bench-serve-", suffix=".log")
-        command = [sys.executable, "-m", "tally.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        self.proc = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/graphql"
-
-    async def ready(self, timeout: float = 30) -> None:
-        import httpx
-
-        deadline = time.perf_counter() + timeout
-        async with httpx.AsyncClient(timeout=2) as http:
-            while time.perf_counter() < deadline:
-                if self.proc.poll() is not None:
-                    break
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"http://127.0.0.1:{self.port}/health/ready")).status_code == 200:
-                        return
-                await asyncio.sleep(0.2)
-        raise RuntimeError(f"tally serve did not become ready:\n{self.tail()}")
-
-    def tail(self, lines: int = 30) -> str:
-        self.log.seek(0)
-        return "".join(self.log.readlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
-
-
 async def publish(runtime: Any, user_id: uuid.UUID, event: int, user: int) -> float:
     """What `notify` does in a request: the row commits, then the event goes out. Returns its time."""
     from db.unit_of_work import run_effects
@@ -390,10 +345,10 @@ async def publish(runtime: Any, user_id: uuid.UUID, event: int, user: int) -> fl
 @contextlib.asynccontextmanager
 async def idle_server(args: argparse.Namespace, env: dict[str, str], people: People) -> AsyncIterator[Clients]:
     """A fresh server and every connection open: prints RSS per idle connection and idle CPU."""
-    server = Server(env)
-    clients = Clients(server.ws_url, people.tokens, args.processes, args.concurrency)
+    server = Server.tally(env)
+    clients = Clients(f"ws://127.0.0.1:{server.port}/graphql", people.tokens, args.processes, args.concurrency)
     try:
-        await server.ready()
+        await server.ready("/health/ready")
         pid, half, total = server.proc.pid, max(1, args.processes // 2), len(people.tokens)
         before, started = rss_kib(pid), time.perf_counter()
         await clients.start(range(half), 60 + total / 20)  # two waves: RSS halfway gives the slope
