@@ -248,3 +248,12 @@ def test_graphql_core_settles_siblings_instead_of_cancelling_them() -> None:
 
     build_schema()
     assert graphql_executor.gather_with_cancel is gather_settled
+
+
+async def test_metrics_count_how_operations_ran(pair: Pair, world: World) -> None:
+    await pair.same("{ me { id name } }", None, world.family.parent.token)
+    await pair.same("{ __schema { queryType { name } } }", None, world.family.parent.token)
+    metrics = (await pair.fast.http.get("/metrics")).text
+    counted = {line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1])
+               for line in metrics.splitlines() if line.startswith("tally_graphql_fast_path_total{")}
+    assert counted['outcome="fast"'] >= 1 and counted['outcome="general"'] >= 1
