@@ -63,15 +63,16 @@ def _fields(selections: Iterable[Any]) -> Iterator[SelectedField]:
 def selects(info: Info, *path: str) -> bool:
     """Whether the query selects this path under the current field (through fragments too).
 
-    The answer is the same for every object at this place in the query, so the context keeps
-    it, keyed by the identity of the field's AST nodes (kept alive beside the answer, so their
-    ids cannot be reused while the entry exists).
+    The answer is the same for every object at this place in the query (its response path
+    without list indexes), so the context keeps it, keyed by the operation's identity; the
+    operation is kept beside the answer, so its id cannot be reused while the entry exists.
     """
-    nodes = info._raw_info.field_nodes
-    key = ("selects", *map(id, nodes), *path)
+    operation = info.operation
+    place = tuple(key for key in info.path.as_list() if isinstance(key, str))
+    key = ("selects", id(operation), place, path)
     found = info.context.memo.get(key)
     if found is None:
-        found = info.context.memo[key] = (nodes, _selects(info, path))
+        found = info.context.memo[key] = (operation, _selects(info, path))
     return found[1]
 
 
