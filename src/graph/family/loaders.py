@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models.family import FamilyChild, FamilyGift, FamilyTask, FamilyTaskAnswer, FamilyTaskAttempt
 from db.models.ledger import JournalEntry, JournalPosting
-from db.pagination import Page, PageRequest, row_columns
+from db.pagination import Page, PageRequest, records, row_columns
 from domain.family import policies
 from domain.family.stats import ChildStats, stats_for
 from graph.family.paging import Relation, pages_of
@@ -44,7 +44,7 @@ class _ById(Loader[uuid.UUID, Any]):
 
     async def fetch(self, session: AsyncSession, keys: list[uuid.UUID]) -> list[Any]:
         column = getattr(self.model, self.key)
-        rows = await session.execute(select(*row_columns(self.model)).where(column.in_(keys), self.visible()))
+        rows = records(await session.execute(select(*row_columns(self.model)).where(column.in_(keys), self.visible())))
         return _by_key(rows, keys, self.key)
 
 
@@ -88,11 +88,11 @@ class AnswersOfTask(Loader[uuid.UUID, list[Any]]):
     """A task's answers in the order the parent gave them (the task itself was visible)."""
 
     async def fetch(self, session: AsyncSession, keys: list[uuid.UUID]) -> list[list[Any]]:
-        rows = await session.execute(
+        rows = records(await session.execute(
             select(*row_columns(FamilyTaskAnswer))
             .where(FamilyTaskAnswer.task_id.in_(keys))
             .order_by(FamilyTaskAnswer.task_id, FamilyTaskAnswer.position)
-        )
+        ))
         grouped: dict[uuid.UUID, list[Any]] = defaultdict(list)
         for row in rows:
             grouped[row.task_id].append(row)
@@ -195,9 +195,9 @@ class VisiblePosting(Loader[tuple[uuid.UUID, int], Any]):
     async def fetch(self, session: AsyncSession, keys: list[tuple[uuid.UUID, int]]) -> list[Any]:
         accounts = select(FamilyChild.points_account_id).where(policies.visible_children(self.context.actor))
         wanted = or_(*(and_(JournalPosting.account_id == a, JournalPosting.version == v) for a, v in keys))
-        rows = await session.execute(
+        rows = records(await session.execute(
             select(*row_columns(JournalPosting)).where(wanted, JournalPosting.account_id.in_(accounts))
-        )
+        ))
         found = {(row.account_id, row.version): row for row in rows}
         return [found.get(key) for key in keys]
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.pagination import LazyCursor, Page, PageRequest, decode_cursor, row_columns
+from db.pagination import LazyCursor, Page, PageRequest, decode_cursor, records, row_columns
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,7 +109,7 @@ async def pages_of(
     grouped: dict[Any, list[Any]] = defaultdict(list)
     totals: dict[Any, int] = {}
     partition_key = relation.partition.key
-    for row in await session.execute(statement, params):
+    for row in records(await session.execute(statement, params)):
         parent = getattr(row, partition_key)
         grouped[parent].append(row)
         totals[parent] = row.page_total
