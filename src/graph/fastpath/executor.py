@@ -249,7 +249,13 @@ def _fill_leaves(completion: Completion, key: str, getter: Any, sources: list[An
         for source, output in zip(sources, outputs, strict=True):
             value = getter(source)
             output[key] = value if value.__class__ is passthrough else _leaf_or_null(completion, value)
+    elif passthrough is int:
+        for source, output in zip(sources, outputs, strict=True):
+            value = getter(source)
+            output[key] = value if value.__class__ is int and MIN_INT <= value <= MAX_INT \
+                else _leaf_or_null(completion, value)
     elif passthrough is None:  # custom scalars and enums: their own coercion, inlined
+        enum_class, enum_names = completion.enum_class, completion.enum_names
         for source, output in zip(sources, outputs, strict=True):
             value = getter(source)
             if value is None:
@@ -257,6 +263,11 @@ def _fill_leaves(completion: Completion, key: str, getter: Any, sources: list[An
                     raise Fallback("null in a non-null position")
                 output[key] = None
                 continue
+            if value.__class__ is enum_class:
+                name = enum_names.get(value)  # type: ignore[union-attr]
+                if name is not None:
+                    output[key] = name
+                    continue
             coerced = coerce(value)
             if coerced is None or coerced is Undefined:
                 raise Fallback("a leaf coerced to null")

@@ -45,6 +45,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetails, collect_fields, collect_subfields
 from strawberry.relay.types import Node
+from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 
@@ -80,6 +81,10 @@ class Completion:
     coerce: Any = None
     int_range: bool = False
     finite: bool = False
+    # Enums: strawberry's coercion scans the values for each leaf; the member → name table
+    # gives the same answer for members of the enum class itself.
+    enum_class: type | None = None
+    enum_names: dict[Any, str] | None = None
     # LIST: the items' completion; OBJECT: the selection's plan and strawberry's type check.
     item: Completion | None = None
     plan: ObjectPlan | None = None
@@ -221,6 +226,14 @@ def _leaf(graphql_type: GraphQLScalarType | GraphQLEnumType, nullable: bool) -> 
         completion.passthrough = bool
     elif graphql_type is GraphQLFloat:
         completion.passthrough, completion.finite = float, True
+    elif isinstance(graphql_type, CustomGraphQLEnumType):
+        names: dict[Any, str] = {}
+        for member in graphql_type.wrapped_cls:
+            for name, value in graphql_type.values.items():  # the first match, as strawberry's scan
+                if member.value == value.value:
+                    names.setdefault(member, name)
+                    break
+        completion.enum_class, completion.enum_names = graphql_type.wrapped_cls, names
     return completion
 
 
