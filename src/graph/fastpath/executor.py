@@ -17,11 +17,11 @@ run reads the same data. Queries only: nothing has been written.
 from __future__ import annotations
 
 import asyncio
+from base64 import b64encode
 from collections.abc import Awaitable
 from typing import Any
 
 from graphql.pyutils import Path, Undefined
-from strawberry.relay.utils import to_base64
 from strawberry.types.arguments import convert_arguments
 
 from graph.fastpath.plan import MAX_INT, MIN_INT, Completion, ObjectPlan, Shape, Step, StepKind
@@ -103,11 +103,12 @@ class _Level:
                         for source, output in zip(sources, outputs, strict=True):
                             output[key] = complete(completion, getter(source), None)
             elif kind is StepKind.NODE_ID:
-                getter, node_class = step.getter, step.node_class
+                # strawberry's to_base64(type_name, node_id), without its per-call type dispatch
+                getter, node_class, prefix = step.getter, step.node_class, f"{type_name}:"
                 for source, output in zip(sources, outputs, strict=True):
                     if source.__class__ is not node_class:
                         raise Fallback(f"{type_name}.id on a {source.__class__.__name__}")
-                    output[key] = to_base64(type_name, str(getter(source)))
+                    output[key] = b64encode((prefix + str(getter(source))).encode()).decode()
             else:
                 self.resolve(plan, step, sources, outputs, paths, pending)
 
