@@ -43,6 +43,25 @@ class Target:
         return self.server.name
 
 
+async def start_servers(tally_env: dict[str, str], floor_factory: str, floor_env: dict[str, str],
+                        with_peer: bool, dsn: str) -> tuple[Server, Server, Server | None]:
+    """`tally serve`, the scenario's floor and (unless skipped or node is missing) the peer, ready."""
+    from bench import _peer
+
+    started = [Server.tally(tally_env), Server.floor(floor_factory, floor_env)]
+    try:
+        peer = await _peer.started(dsn) if with_peer else None
+        if peer is not None:
+            started.append(peer)
+        await started[0].ready("/health/live")
+        await started[1].ready("/stats")
+    except BaseException:
+        for server in started:
+            server.stop()
+        raise
+    return started[0], started[1], peer
+
+
 def add_load_arguments(parser: argparse.ArgumentParser, seconds: float = 5.0, rounds: int = 2) -> None:
     parser.add_argument("--seconds", type=float, default=seconds, help="per round and server")
     parser.add_argument("--rounds", type=int, default=rounds)

@@ -36,7 +36,7 @@ import uuid
 from typing import Any
 
 from bench import _peer
-from bench._served import Target, add_load_arguments, peer_matches, run_served, same_answer
+from bench._served import Target, add_load_arguments, peer_matches, run_served, same_answer, start_servers
 from bench._support import Report, Server, asyncpg_url, bench_database, flush_redis, table, tally_env
 
 SUITE = ["--seconds", "8", "--rounds", "2"]
@@ -176,15 +176,11 @@ async def run(args: argparse.Namespace) -> Report:
             token = issue_access_token(secret, parent_id, "MEMBER", sign_in_id).token
             await _peer.prepare(dsn)
 
-            tally = Server.tally(tally_env(dsn, args.redis, secret))
-            floor = Server.floor("bench._family_baseline:baseline_app",
-                                 {"BENCH_FAMILY_DSN": dsn, "BENCH_FAMILY_SECRET": secret})
-            servers = [tally, floor]
-            peer = None if args.no_peer else await _peer.started(dsn)
-            if peer is not None:
-                servers.append(peer)
-            await tally.ready("/health/live")
-            await floor.ready("/stats")
+            tally, floor, peer = await start_servers(
+                tally_env(dsn, args.redis, secret), "bench._family_baseline:baseline_app",
+                {"BENCH_FAMILY_DSN": dsn, "BENCH_FAMILY_SECRET": secret}, not args.no_peer, dsn,
+            )
+            servers = [tally, floor] + ([peer] if peer is not None else [])
 
             variables = {"childrenFirst": args.children, "tasksFirst": args.tasks_first}
             body = orjson.dumps({"query": dashboard_query(), "variables": variables})

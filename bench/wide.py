@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 
 from bench import _peer
-from bench._served import Target, peer_matches, same_answer
+from bench._served import Target, peer_matches, same_answer, start_servers
 from bench._support import (
     Report,
     Row,
@@ -132,15 +132,12 @@ async def run(args: argparse.Namespace) -> Report:
                   f"nproc={os.cpu_count()}", flush=True)
             token = issue_access_token(secret, user_id, "MEMBER", sign_in_id).token
 
-            tally = Server.tally(tally_env(dsn, args.redis, secret, TALLY_MAX_PAGE_SIZE=str(args.rows)))
-            floor = Server.floor("bench._earnings_baseline:wide_app",
-                                 {"BENCH_EARNINGS_DSN": dsn, "BENCH_EARNINGS_SECRET": secret})
-            servers = [tally, floor]
-            peer = None if args.no_peer else await _peer.started(dsn)
-            if peer is not None:
-                servers.append(peer)
-            await tally.ready("/health/live")
-            await floor.ready("/stats")
+            tally, floor, peer = await start_servers(
+                tally_env(dsn, args.redis, secret, TALLY_MAX_PAGE_SIZE=str(args.rows)),
+                "bench._earnings_baseline:wide_app",
+                {"BENCH_EARNINGS_DSN": dsn, "BENCH_EARNINGS_SECRET": secret}, not args.no_peer, dsn,
+            )
+            servers = [tally, floor] + ([peer] if peer is not None else [])
 
             body = orjson.dumps({"query": QUERY, "variables": {"first": args.rows}})
             auth = {"authorization": f"Bearer {token}"}
