@@ -4,14 +4,15 @@ graphql-core completes each field on its own (a ResolveInfo, a path, a dispatch 
 return type, an awaitable check) — about 11 µs a field on this machine class, most of a
 dashboard's time. Here each selection position is one `ObjectPlan`, and all the objects that
 reach it are filled together: plain attributes and leaves in tight loops, resolvers called
-exactly as graphql-core calls them, their awaitables gathered per level (so dataloaders batch
-across the whole tree, as they do under graphql-core).
+as strawberry's wrapper calls them (arguments converted once per field, not once per object),
+their awaitables gathered per level (so dataloaders batch across the whole tree, as they do
+under graphql-core).
 
 Anything unexpected — an exception, a null in a non-null position, a value a leaf type
 refuses, an object strawberry's type check rejects — abandons the attempt: `Fallback` is
-raised and graphql-core runs the operation from the start, producing its exact errors,
-paths and null propagation. The request's dataloaders keep what they loaded, so the second
-run reads the same data. Queries only: nothing has been written.
+raised and graphql-core runs the operation from the start with empty dataloaders, as a first
+run would, producing its exact errors, paths, null propagation and error order. Queries
+only: nothing has been written.
 """
 
 from __future__ import annotations
