@@ -50,13 +50,10 @@ class BadUserInput(TallyError):
     default_message = "The input is not valid."
 
 
-# A client-provided value a scalar could not read (a custom scalar raises it from parse_value).
-_CLIENT_VALUES = StrawberryInputCoercionError
-
-
 def _is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
-    return original is not None and not isinstance(original, TallyError | PaginationError | _CLIENT_VALUES)
+    client_mistake = TallyError | PaginationError | StrawberryInputCoercionError
+    return original is not None and not isinstance(original, client_mistake)
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -67,9 +64,9 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         # A forged cursor surfaces deep in a query, a malformed date in a variable as a scalar's
-        # coercion error: both are still the client's mistake.
+        # coercion error (StrawberryInputCoercionError): both are still the client's mistake.
         for error in errors:
-            if isinstance(error.original_error, PaginationError | _CLIENT_VALUES):
+            if isinstance(error.original_error, PaginationError | StrawberryInputCoercionError):
                 error.extensions = {"code": BadUserInput.code}
         return super()._process_errors(errors)
 

@@ -29,10 +29,11 @@ class Loader(DataLoader[K, V], Generic[K, V]):
         self.context = context
 
     async def _load(self, keys: Sequence[K]) -> list[V]:
-        # graphql-core cancels the siblings of a field whose error nulls a non-null parent, and
-        # strawberry's DataLoader then cancels a batch nobody waits for. A statement cut off
-        # midway makes asyncpg close the connection, taking the request's transaction with it,
-        # so the batch always runs to its end; a cancelled caller just never sees the result.
+        # When every caller waiting on a batch is cancelled (a request cancelled as a whole, say),
+        # strawberry's DataLoader cancels the batch too. A statement cut off midway makes asyncpg
+        # close the connection, taking the request's transaction with it, so the batch always
+        # runs to its end; a cancelled caller just never sees the result. (Sibling fields are no
+        # longer cancelled by graphql-core at all: graph.settle.)
         batch = asyncio.ensure_future(self._fetch_serialized(list(keys)))
         try:
             return await asyncio.shield(batch)

@@ -18,10 +18,12 @@ only: nothing has been written.
 from __future__ import annotations
 
 import asyncio
+import math
 from base64 import b64encode
 from collections.abc import Awaitable
 from typing import Any
 
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
 from strawberry.types.arguments import convert_arguments
 
@@ -292,7 +294,7 @@ def _leaf(completion: Completion, value: Any) -> Any:
     if passthrough and completion.int_range:
         passthrough = MIN_INT <= value <= MAX_INT
     elif passthrough and completion.finite:
-        passthrough = value == value and value not in (float("inf"), float("-inf"))
+        passthrough = math.isfinite(value)
     if passthrough:
         return value
     try:
@@ -308,8 +310,6 @@ def _arguments(executor: Any, step: Step) -> dict[str, Any]:
     """The field's coerced arguments: the same for every object at this position."""
     if not step.has_arguments:
         return {}
-    from graphql.execution.values import get_argument_values
-
     details = step.field_details[0]
     return get_argument_values(step.field_def, details.node, executor.variable_values,  # type: ignore[arg-type]
                                details.fragment_variable_values, executor.hide_suggestions)
